@@ -1,0 +1,52 @@
+# Operational entry points. One cargo target directory: the default `target/`.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export TEST_POSTGRES_URL
+
+# Under CI (CI=true, as set by .ci/run) nextest uses the `ci` profile of .config/nextest.toml.
+ifeq ($(CI),true)
+NEXTEST_PROFILE := --profile ci
+else
+NEXTEST_PROFILE :=
+endif
+
+banner = @printf '\n==> %s\n' $(1) >&2
+
+.PHONY: deps build up fmt-check lint test bench-ingest clean-devstack
+
+deps:
+	$(call banner,'deps: installing missing build and test dependencies')
+	scripts/install-deps.sh
+
+build:
+	cargo build --workspace --bins
+
+up: deps
+	$(call banner,'up: starting the local stack (Ctrl-C stops it)')
+	scripts/up.sh
+
+fmt-check:
+	cargo fmt --all --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# SQLite and PostgreSQL tests live in the same test binaries: one nextest run covers both.
+test: deps
+	$(call banner,'test: checking PostgreSQL at TEST_POSTGRES_URL')
+	scripts/ensure-postgres.sh
+	$(call banner,'test: formatting (cargo fmt --check)')
+	@$(MAKE) --no-print-directory fmt-check
+	$(call banner,'test: lints (cargo clippy -D warnings)')
+	@$(MAKE) --no-print-directory lint
+	$(call banner,'test: test suite on SQLite and PostgreSQL (cargo nextest)')
+	cargo nextest run --workspace --no-fail-fast $(NEXTEST_PROFILE)
+
+bench-ingest:
+	bench/ingest
+
+clean-devstack:
+	rm -rf .devstack
