@@ -34,10 +34,15 @@ impl Rejection {
 
     /// The problem to show for the item at `index` of the upload.
     pub fn to_problem(&self, index: usize) -> Problem {
+        self.problem_at(&format!("/entries/{index}"))
+    }
+
+    /// The problem, with the field's pointer under `prefix` (`""` for a request's own body).
+    pub fn problem_at(&self, prefix: &str) -> Problem {
         let mut problem = Problem::new(self.kind).with_detail(self.detail.clone());
         if let Some(field) = &self.field {
             problem.errors.push(crate::FieldError {
-                pointer: format!("/entries/{index}/{field}"),
+                pointer: format!("{prefix}/{field}"),
                 detail: self.detail.clone(),
             });
         }
@@ -78,6 +83,23 @@ pub struct ExistingEntry {
     pub status: EntryStatus,
     pub version: i64,
     pub deleted: bool,
+}
+
+impl From<&crate::Entry> for ExistingEntry {
+    fn from(e: &crate::Entry) -> Self {
+        Self {
+            id: e.id,
+            worker: e.worker.id,
+            date: e.date,
+            project: e.project.clone(),
+            minutes: e.minutes,
+            notes: e.notes.clone(),
+            billable: e.billable,
+            status: e.status,
+            version: e.version,
+            deleted: e.deleted_at.is_some(),
+        }
+    }
 }
 
 /// What the store read before planning.

@@ -1,0 +1,205 @@
+use super::*;
+use crate::{generate_keypair, AssertionSigner, AUDIENCE_TIMESHEET_SVC};
+use timesheet_domain::{PrincipalKind, Scope, ScopeSet, TenantId};
+
+const NOW: i64 = 1_800_000_000;
+
+fn principal() -> Principal {
+    Principal {
+        tenant: TenantId::parse("exampleco").unwrap(),
+        subject: "importer@clients".into(),
+        client_id: Some("importer".into()),
+        kind: PrincipalKind::Machine,
+        scopes: [Scope::BatchUpload].into_iter().collect::<ScopeSet>(),
+        token_id: Some("tok-1".into()),
+        token_expires_at: NOW + 3600,
+    }
+}
+
+fn binding() -> RequestBinding {
+    RequestBinding {
+        method: "POST".into(),
+        path_and_query: "/v1/timesheets/upload".into(),
+        request_id: "req-1".into(),
+    }
+}
+
+struct Fixture {
+    signer: AssertionSigner,
+    verifier: AssertionVerifier,
+}
+
+fn fixture() -> Fixture {
+    let pair = generate_keypair().unwrap();
+    Fixture {
+        signer: AssertionSigner::from_pem(
+            &pair.private_pem,
+            Some("k1".into()),
+            AUDIENCE_TIMESHEET_SVC,
+            60,
+        )
+        .unwrap(),
+        verifier: AssertionVerifier::new(
+            &[VerifierKey {
+                kid: Some("k1".into()),
+                public_pem: pair.public_pem,
+            }],
+            AUDIENCE_TIMESHEET_SVC,
+            5,
+        )
+        .unwrap(),
+    }
+}
+
+#[test]
+fn a_signed_assertion_verifies_to_the_same_principal() {
+    let f = fixture();
+    let token = f.signer.sign(&principal(), &binding(), NOW).unwrap();
+    assert_eq!(
+        f.verifier.verify(&token, &binding(), NOW + 10),
+        Ok(principal())
+    );
+}
+
+#[test]
+fn an_assertion_for_another_request_is_refused() {
+    let f = fixture();
+    let token = f.signer.sign(&principal(), &binding(), NOW).unwrap();
+    for other in [
+        RequestBinding {
+            method: "DELETE".into(),
+            ..binding()
+        },
+        RequestBinding {
+            path_and_query: "/v1/timesheets/entries".into(),
+            ..binding()
+        },
+        RequestBinding {
+            request_id: "req-2".into(),
+            ..binding()
+        },
+    ] {
+        assert_eq!(
+            f.verifier.verify(&token, &other, NOW),
+            Err(AssertionError::WrongRequest)
+        );
+    }
+}
+
+#[test]
+fn expired_and_future_assertions_are_refused() {
+    let f = fixture();
+    let token = f.signer.sign(&principal(), &binding(), NOW).unwrap();
+    assert_eq!(
+        f.verifier.verify(&token, &binding(), NOW + 66),
+        Err(AssertionError::Expired)
+    );
+    assert_eq!(
+        f.verifier.verify(&token, &binding(), NOW - 60),
+        Err(AssertionError::NotYetValid)
+    );
+}
+
+#[test]
+fn assertions_never_outlive_the_access_token() {
+    let f = fixture();
+    let mut p = principal();
+    p.token_expires_at = NOW + 10;
+    let token = f.signer.sign(&p, &binding(), NOW).unwrap();
+    assert_eq!(
+        f.verifier.verify(&token, &binding(), NOW + 16),
+        Err(AssertionError::Expired)
+    );
+}
+
+#[test]
+fn a_key_the_verifier_does_not_trust_is_refused() {
+    let f = fixture();
+    let stranger = generate_keypair().unwrap();
+    let forged = AssertionSigner::from_pem(
+        &stranger.private_pem,
+        Some("k1".into()),
+        AUDIENCE_TIMESHEET_SVC,
+        60,
+    )
+    .unwrap()
+    .sign(&principal(), &binding(), NOW)
+    .unwrap();
+    assert_eq!(
+        f.verifier.verify(&forged, &binding(), NOW),
+        Err(AssertionError::Signature)
+    );
+    let unknown_kid = AssertionSigner::from_pem(
+        &stranger.private_pem,
+        Some("k9".into()),
+        AUDIENCE_TIMESHEET_SVC,
+        60,
+    )
+    .unwrap()
+    .sign(&principal(), &binding(), NOW)
+    .unwrap();
+    assert_eq!(
+        f.verifier.verify(&unknown_kid, &binding(), NOW),
+        Err(AssertionError::UnknownKey)
+    );
+}
+
+#[test]
+fn tampered_claims_break_the_signature() {
+    use base64::Engine;
+    let f = fixture();
+    let token = f.signer.sign(&principal(), &binding(), NOW).unwrap();
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = String::from_utf8(b64.decode(&parts[1]).unwrap()).unwrap();
+    parts[1] = b64.encode(payload.replace("exampleco", "othertenant"));
+    let tampered = parts.join(".");
+    assert_eq!(
+        f.verifier.verify(&tampered, &binding(), NOW),
+        Err(AssertionError::Signature)
+    );
+}
+
+#[test]
+fn other_audiences_algorithms_and_garbage_are_refused() {
+    let f = fixture();
+    let pair = generate_keypair().unwrap();
+    let wrong_aud = AssertionSigner::from_pem(&pair.private_pem, None, "another-svc", 60).unwrap();
+    let verifier = AssertionVerifier::new(
+        &[VerifierKey {
+            kid: None,
+            public_pem: pair.public_pem,
+        }],
+        AUDIENCE_TIMESHEET_SVC,
+        5,
+    )
+    .unwrap();
+    let token = wrong_aud.sign(&principal(), &binding(), NOW).unwrap();
+    assert_eq!(
+        verifier.verify(&token, &binding(), NOW),
+        Err(AssertionError::Audience)
+    );
+
+    let hs = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        &serde_json::json!({"iss": ISSUER, "aud": AUDIENCE_TIMESHEET_SVC, "exp": NOW + 60}),
+        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+    )
+    .unwrap();
+    assert_eq!(
+        f.verifier.verify(&hs, &binding(), NOW),
+        Err(AssertionError::Algorithm)
+    );
+    for garbage in ["", "a.b", "not a token", "e30.e30.", &"x".repeat(9000)] {
+        assert_eq!(
+            f.verifier.verify(garbage, &binding(), NOW),
+            Err(AssertionError::Malformed),
+            "{garbage:.20}"
+        );
+    }
+}
+
+#[test]
+fn no_keys_is_a_configuration_error() {
+    assert!(AssertionVerifier::new(&[], AUDIENCE_TIMESHEET_SVC, 5).is_err());
+}
