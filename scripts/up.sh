@@ -35,11 +35,15 @@ Mint a development identity assertion:
   $MINT_CMD
 
 and call the service with it:
-  curl -H "x-gateway-assertion: \$($MINT_CMD)" http://127.0.0.1:8081/v1/timesheets/entries
+  curl -H "x-request-id: dev-request" -H "x-gateway-assertion: \$($MINT_CMD)" http://127.0.0.1:8081/v1/timesheets/entries
+
+(The assertion is bound to one method, path and request id, as the gateway makes it; mint
+another with --method/--path/--request-id for other calls.)
 
 MSG
 
 export DATABASE_URL='sqlite://.devstack/timesheets.db?mode=rwc'
 export TIMESHEET__ASSERTION__PUBLIC_KEY_FILES="$PUBLIC_KEY"
 export TIMESHEET__LISTEN_ADDR=127.0.0.1:8081
+export TIMESHEET__LOG__FORMAT="${TIMESHEET__LOG__FORMAT:-pretty}"
 exec "$BIN_DIR/timesheet-svc"
