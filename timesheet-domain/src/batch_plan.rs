@@ -41,8 +41,13 @@ impl Rejection {
     pub fn problem_at(&self, prefix: &str) -> Problem {
         let mut problem = Problem::new(self.kind).with_detail(self.detail.clone());
         if let Some(field) = &self.field {
+            let pointer = if field.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}/{field}")
+            };
             problem.errors.push(crate::FieldError {
-                pointer: format!("{prefix}/{field}"),
+                pointer,
                 detail: self.detail.clone(),
             });
         }
@@ -51,12 +56,14 @@ impl Rejection {
 }
 
 impl From<crate::ValidationError> for Rejection {
+    /// A validation error always points somewhere: at its field, or (empty field) at the item
+    /// itself, e.g. when the item is not a JSON object at all.
     fn from(err: crate::ValidationError) -> Self {
         let detail = err.to_string();
         Self {
             kind: ProblemType::ValidationError,
             detail,
-            field: (!err.field.is_empty()).then_some(err.field),
+            field: Some(err.field),
         }
     }
 }

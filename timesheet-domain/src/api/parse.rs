@@ -19,9 +19,10 @@ pub fn parse_json<T: DeserializeOwned>(json: &str) -> Result<T, ValidationError>
             .collect();
         let inner = err.into_inner();
         let message = clean_message(&inner.to_string());
-        // serde reports a missing field at its parent; point at the field itself.
-        if let Some(name) = message
-            .strip_prefix("missing field `")
+        // serde reports a missing or repeated field at its parent; point at the field itself.
+        if let Some(name) = ["missing field `", "duplicate field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
             .and_then(|rest| rest.split('`').next())
         {
             path.push(name.to_owned());
@@ -57,6 +58,15 @@ mod tests {
     fn missing_fields_are_named() {
         let err = parse_json::<EntryInput>(r#"{"project":"P","minutes":30}"#).err();
         assert_eq!(err.map(|e| e.field), Some("date".to_owned()));
+    }
+
+    #[test]
+    fn repeated_fields_are_named() {
+        let err = parse_json::<EntryInput>(
+            r#"{"date":"2026-11-23","project":"P","minutes":5,"minutes":6}"#,
+        )
+        .err();
+        assert_eq!(err.map(|e| e.field), Some("minutes".to_owned()));
     }
 
     #[test]

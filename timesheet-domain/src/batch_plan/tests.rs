@@ -264,3 +264,11 @@ fn parse_failures_stay_rejected_in_place() {
     );
     assert_eq!(kinds(&plan), ["validation-error", "create"]);
 }
+
+#[test]
+fn an_item_that_is_not_an_object_points_at_the_item_itself() {
+    let err = crate::NewEntry::from_json("\"ct-1\"").unwrap_err();
+    let problem = Rejection::from(err).to_problem(2);
+    assert_eq!(problem.errors.len(), 1);
+    assert_eq!(problem.errors[0].pointer, "/entries/2");
+}

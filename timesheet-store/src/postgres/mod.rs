@@ -173,10 +173,13 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
+        // 08: connection exceptions; 53: out of resources; 57P0x: shutting down or starting up;
+        // 3D000: the database is gone (dropped or not restored yet) — the service cannot work
+        // until an operator fixes it, which is "unavailable", not a bug in the request.
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             code.starts_with("08")
                 || code.starts_with("53")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "3D000")
         }),
         _ => false,
     }

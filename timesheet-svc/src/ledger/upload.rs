@@ -133,13 +133,28 @@ fn parsed(items: &[BatchItem]) -> impl Iterator<Item = &NewEntry> {
     items.iter().filter_map(|i| i.parsed.as_ref().ok())
 }
 
-/// One row per worker; a later item's name and e-mail win, as the freshest.
+/// One row per worker. Items may name a worker more than once, some with a name or e-mail and
+/// some without: the latest value given for each field wins, and a field no item gives stays as
+/// stored.
 fn unique_workers(items: &[BatchItem]) -> Vec<WorkerRef> {
-    let mut by_id: HashMap<&ExternalId, &WorkerRef> = HashMap::new();
+    let mut by_id: HashMap<&ExternalId, WorkerRef> = HashMap::new();
     for worker in parsed(items).filter_map(|e| e.worker.as_ref()) {
-        by_id.insert(&worker.external_id, worker);
+        match by_id.get_mut(&worker.external_id) {
+            None => {
+                by_id.insert(&worker.external_id, worker.clone());
+            }
+            Some(merged) => {
+                merged.kind = worker.kind;
+                if worker.name.is_some() {
+                    merged.name.clone_from(&worker.name);
+                }
+                if worker.email.is_some() {
+                    merged.email.clone_from(&worker.email);
+                }
+            }
+        }
     }
-    by_id.into_values().cloned().collect()
+    by_id.into_values().collect()
 }
 
 fn to_write(decision: &ItemDecision) -> Option<EntryWrite> {

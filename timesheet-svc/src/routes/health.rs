@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -19,7 +19,11 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Any failure to reach the database means "do not send me traffic": 503, whatever the cause.
 async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
-    state.store.ping().await?;
-    Ok(Json(json!({"status": "ready"})))
+    match state.store.ping().await {
+        Ok(()) => Ok(Json(json!({"status": "ready"}))),
+        Err(err) if err.is_unavailable() => Err(ApiError::from(err)),
+        Err(err) => Err(ApiError::Unavailable(err)),
+    }
 }
