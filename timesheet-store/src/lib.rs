@@ -18,6 +18,7 @@ mod model;
 mod postgres;
 mod sqlite;
 mod stored;
+mod tx_delegation;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
