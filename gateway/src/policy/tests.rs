@@ -1,0 +1,184 @@
+use timesheet_domain::{PrincipalKind, ScopeSet, TenantId};
+
+use super::*;
+
+fn raw(method: &str, path: &str, scopes: &[&str], mode: ScopeMode, public: bool) -> RawRoute {
+    RawRoute {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        mode,
+        public,
+    }
+}
+
+fn table() -> RouteTable {
+    RouteTable::from_raw(vec![
+        raw("GET", "/v1/openapi.json", &[], ScopeMode::Any, true),
+        raw(
+            "GET",
+            "/v1/timesheets/entries",
+            &["read:timesheets"],
+            ScopeMode::Any,
+            false,
+        ),
+        raw(
+            "GET",
+            "/v1/timesheets/entries/{id}",
+            &["read:timesheets"],
+            ScopeMode::Any,
+            false,
+        ),
+        raw(
+            "POST",
+            "/v1/timesheets/weeks/{worker}/{week}/approve",
+            &["approve:timesheets", "read:timesheets"],
+            ScopeMode::All,
+            false,
+        ),
+        raw(
+            "POST",
+            "/v1/timesheets/upload",
+            &["batch:upload", "create:timesheets"],
+            ScopeMode::Any,
+            false,
+        ),
+        raw(
+            "GET",
+            "/v1/reports/*",
+            &["read:timesheets"],
+            ScopeMode::Any,
+            false,
+        ),
+    ])
+    .unwrap()
+}
+
+fn principal(scopes: &str) -> Principal {
+    Principal {
+        tenant: TenantId::parse("exampleco").unwrap(),
+        subject: "svc@clients".to_owned(),
+        client_id: Some("svc".to_owned()),
+        kind: PrincipalKind::Machine,
+        scopes: ScopeSet::from_scope_str(scopes),
+        token_id: None,
+        token_expires_at: 0,
+    }
+}
+
+#[test]
+fn listed_routes_match_with_params_and_queries() {
+    let t = table();
+    assert_eq!(
+        t.find("GET", "/v1/timesheets/entries/0193abc")
+            .map(RouteRule::label),
+        Some("/v1/timesheets/entries/{id}")
+    );
+    assert_eq!(
+        t.find("GET", "/v1/timesheets/entries?limit=10")
+            .map(RouteRule::label),
+        Some("/v1/timesheets/entries")
+    );
+    assert!(t
+        .find("POST", "/v1/timesheets/weeks/w-1/2026-W48/approve")
+        .is_some());
+    assert!(t.find("GET", "/v1/reports").is_some());
+    assert!(t.find("GET", "/v1/reports/2026/q1").is_some());
+}
+
+#[test]
+fn unlisted_routes_and_methods_are_not_found() {
+    let t = table();
+    assert!(t.find("DELETE", "/v1/timesheets/entries/1").is_none());
+    assert!(t.find("GET", "/v1/admin").is_none());
+    assert!(t.find("GET", "/v1/timesheets/entries/1/extra").is_none());
+    assert!(t.find("get", "/v1/timesheets/entries").is_none());
+    assert!(t.find("GET", "v1/timesheets/entries").is_none());
+}
+
+#[test]
+fn dot_and_empty_segments_never_match() {
+    let t = table();
+    for path in [
+        "/v1/timesheets/entries/..",
+        "/v1/timesheets/entries/.",
+        "/v1/timesheets/entries/%2e%2E",
+        "/v1/timesheets/entries/.%2e",
+        "/v1//timesheets/entries",
+        "/v1/timesheets/entries/",
+        "/v1/reports/../../admin",
+    ] {
+        assert!(t.find("GET", path).is_none(), "{path} matched");
+    }
+}
+
+#[test]
+fn any_mode_needs_one_scope_and_names_all_alternatives() {
+    let t = table();
+    let rule = t.find("POST", "/v1/timesheets/upload").unwrap();
+    assert!(authorize(&principal("create:timesheets"), rule).is_ok());
+    let denied = authorize(&principal("read:timesheets"), rule).unwrap_err();
+    assert_eq!(
+        denied.missing_scope,
+        [Scope::BatchUpload, Scope::CreateTimesheets]
+    );
+}
+
+#[test]
+fn all_mode_needs_every_scope_and_names_the_missing_ones() {
+    let t = table();
+    let rule = t
+        .find("POST", "/v1/timesheets/weeks/w/2026-W01/approve")
+        .unwrap();
+    assert!(authorize(&principal("approve:timesheets read:timesheets"), rule).is_ok());
+    let denied = authorize(&principal("read:timesheets"), rule).unwrap_err();
+    assert_eq!(denied.missing_scope, [Scope::ApproveTimesheets]);
+}
+
+#[test]
+fn public_routes_need_no_scope() {
+    let t = table();
+    let rule = t.find("GET", "/v1/openapi.json").unwrap();
+    assert!(rule.public);
+    assert!(authorize(&principal(""), rule).is_ok());
+}
+
+#[test]
+fn bad_routes_are_refused_naming_the_key() {
+    let issues = RouteTable::from_raw(vec![
+        raw("FETCH", "/a", &["read:timesheets"], ScopeMode::Any, false),
+        raw("GET", "a", &["read:timesheets"], ScopeMode::Any, false),
+        raw("GET", "/b", &["read:everything"], ScopeMode::Any, false),
+        raw("GET", "/c", &[], ScopeMode::Any, false),
+        raw("GET", "/d", &["read:timesheets"], ScopeMode::Any, true),
+        raw("GET", "/e/x*", &["read:timesheets"], ScopeMode::Any, false),
+        raw(
+            "GET",
+            "/f/{id}",
+            &["read:timesheets"],
+            ScopeMode::Any,
+            false,
+        ),
+        raw(
+            "GET",
+            "/f/{id}",
+            &["read:timesheets"],
+            ScopeMode::Any,
+            false,
+        ),
+    ])
+    .unwrap_err();
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "route[0].method",
+            "route[1].path",
+            "route[2].scopes[0]",
+            "route[3].scopes",
+            "route[4].scopes",
+            "route[5].path",
+            "route[7].path",
+        ]
+    );
+}
