@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
     cmake
     clang
     libssl-dev
+    openssl
     sqlite3
     postgresql-client
     curl

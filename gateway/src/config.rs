@@ -6,8 +6,10 @@
 //! once, so an operator fixes a file in one pass. `main` exits 64 on any of them before binding a
 //! port.
 //!
-//! What it does not hold: listener, TLS and upstream settings (they come with the Pingora proxy),
-//! and any runtime object: the JWKS cache and authenticator are built *from* this config.
+//! Listener, TLS, upstream, assertion and admin settings live in [`proxy`]; they have defaults
+//! or are optional so auth-only files stay valid, and [`GatewayConfig::require_proxy`] checks
+//! what `gateway run` needs. What it does not hold: any runtime object (the JWKS cache and
+//! authenticator are built *from* this config).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,7 +22,12 @@ use timesheet_domain::TenantId;
 use crate::policy::{RouteTable, RAW_ROUTE_KEY};
 use crate::tenant::TenantRegistry;
 
+pub mod proxy;
 mod raw;
+
+pub use proxy::{
+    AdminConfig, AssertionConfig, CertPaths, ProxySettings, ServerConfig, UpstreamConfig,
+};
 
 pub(crate) use raw::check_url;
 use raw::RawConfig;
@@ -90,6 +97,7 @@ pub struct GatewayConfig {
     pub token_cache: TokenCacheConfig,
     pub tenants: TenantRegistry,
     pub routes: RouteTable,
+    pub proxy: ProxySettings,
 }
 
 /// `[jwks]`: how keys are fetched and how long they may be served.
@@ -134,6 +142,8 @@ pub struct TenantConfig {
     pub hostnames: Vec<String>,
     pub rate_limit: TenantRateLimit,
     pub leeway_secs: u64,
+    /// Certificate for this tenant's hostnames, chosen by SNI.
+    pub tls: Option<CertPaths>,
 }
 
 /// Where a tenant's signing keys come from.
@@ -172,6 +182,29 @@ impl GatewayConfig {
         Self::from_figment(
             Figment::from(Toml::string(&text)).merge(Env::prefixed(ENV_PREFIX).split("__")),
         )
+    }
+
+    /// What `gateway run` needs beyond a valid file: the default certificate and the assertion
+    /// key. Each missing key is one issue.
+    pub fn require_proxy(&self) -> Result<&AssertionConfig, ConfigError> {
+        let mut issues = Vec::new();
+        if self.proxy.server.cert_file.is_none() {
+            issues.push(ConfigIssue::new(
+                "server.cert_file",
+                "required to run the proxy (with server.key_file)",
+            ));
+        }
+        match &self.proxy.assertion {
+            Some(assertion) if issues.is_empty() => Ok(assertion),
+            Some(_) => Err(ConfigError::Invalid(issues)),
+            None => {
+                issues.push(ConfigIssue::new(
+                    "assertion.private_key_file",
+                    "required to run the proxy: accepted requests carry a signed assertion",
+                ));
+                Err(ConfigError::Invalid(issues))
+            }
+        }
     }
 
     /// Validates a TOML document without environment overrides (tests, embedded defaults).

@@ -1,22 +1,37 @@
-//! `gateway`: the public edge of the Timesheets API, as a library the Pingora proxy calls into.
+//! `gateway`: the public edge of the Timesheets API, a Pingora reverse proxy.
 //!
 //! What it holds: the validated configuration ([`config`]), tenant resolution ([`tenant`]),
 //! access-token authentication with a moka-cached JWKS and a verified-token cache ([`auth`]),
-//! route authorization ([`policy`]) and the one builder of the gateway's own error responses
-//! ([`respond`]). Every piece is a plain type or function, tested without a server, so each proxy
-//! hook stays a few lines: resolve the route, `Authenticator::authenticate`, `policy::authorize`,
-//! and on refusal hand the error to `respond`.
+//! route authorization ([`policy`]), rate limits ([`ratelimit`]), the one builder of the
+//! gateway's own error responses ([`respond`]), and the Pingora pieces: the `ProxyHttp`
+//! implementation ([`proxy`], with per-request state in [`ctx`]), admission decisions
+//! ([`admission`]), header rewriting ([`forward`]), TLS with SNI ([`tls`]), the admin listener
+//! ([`admin`]), metrics ([`metrics`]), background services ([`background`]), the reloadable
+//! runtime ([`state`]) and start-up ([`app`]).
 //!
-//! What it does not hold (yet): the Pingora `ProxyHttp` implementation, TLS, listeners, rate
-//! limiting, metrics export and the identity assertion (that is the `identity-assertion` crate).
+//! Every decision is a plain type or function tested without a server, so each proxy hook stays
+//! a few lines.
 
 #![forbid(unsafe_code)]
 
+pub mod access_log;
+pub mod admin;
+pub mod admission;
+pub mod app;
 pub mod auth;
+pub mod background;
 pub mod config;
+pub mod ctx;
+pub mod devcert;
+pub mod forward;
+pub mod metrics;
 pub mod policy;
+pub mod proxy;
+pub mod ratelimit;
 pub mod respond;
+pub mod state;
 pub mod tenant;
+pub mod tls;
 
 #[cfg(test)]
 #[path = "testkit.rs"]

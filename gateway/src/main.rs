@@ -1,61 +1,93 @@
 //! `gateway`: the public edge of the Timesheets API.
 //!
-//! The Pingora reverse proxy (TLS termination, tenant resolution, JWT validation, route scopes,
-//! rate limits, identity headers stripped, a gateway-signed identity assertion forwarded to
-//! `timesheet-svc`) is not wired up yet; its authentication core lives in the library.
+//! - `gateway [run] --config <file>`: validate the configuration, prime the signing keys, and
+//!   serve (TLS proxy on `[server] listen`, admin on `[admin] listen`) until SIGTERM (graceful)
+//!   or SIGINT (fast). SIGHUP reloads tenants and routes.
+//! - `gateway check-config [--config <file> | <file>]`: validate and exit 0, or 64 (EX_USAGE)
+//!   with one line per bad key.
+//! - `gateway dev-cert --out <dir> --hosts a,b`: a local CA and a server certificate for them.
 //!
-//! What works today: `gateway check-config <file>` validates a configuration file (with
-//! `GATEWAY__*` overrides) and exits 64 (EX_USAGE) naming every bad key. Running without a
-//! subcommand explains itself and exits 2.
+//! Bad configuration exits 64 before any port is bound.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use gateway::config::GatewayConfig;
+use gateway::app::{build_server, StartError};
+use gateway::config::{ConfigError, GatewayConfig};
 
-/// Exit code used while the proxy is a placeholder.
-const NOT_IMPLEMENTED: u8 = 2;
 /// EX_USAGE: the configuration is unusable.
 const EX_USAGE: u8 = 64;
 
 /// Public Pingora TLS edge of the ExampleCo Timesheets API.
 ///
-/// The gateway will terminate TLS, resolve the tenant, validate Auth0 JWT access tokens and
-/// their scopes, apply rate limits, strip client-sent identity headers, and forward each
-/// accepted request to timesheet-svc with a signed identity assertion that the service
-/// verifies.
+/// Terminates TLS, resolves the tenant, validates Auth0 JWT access tokens and their scopes,
+/// applies rate limits, strips client-sent identity headers, and forwards each accepted request
+/// to timesheet-svc with a signed identity assertion that the service verifies.
 #[derive(Debug, Parser)]
 #[command(name = "gateway", version)]
 struct Cli {
+    /// Configuration file (TOML, plus GATEWAY__* environment overrides).
+    #[arg(
+        long,
+        global = true,
+        env = "GATEWAY_CONFIG",
+        default_value = "gateway/config/gateway.example.toml"
+    )]
+    config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate a configuration file (TOML, plus GATEWAY__* environment overrides) and exit:
-    /// 0 when usable, 64 with one line per bad key otherwise.
+    /// Serve (the default).
+    Run,
+    /// Validate a configuration file and exit: 0 when usable, 64 with one line per bad key.
     CheckConfig {
-        /// Path of the TOML configuration file.
-        file: PathBuf,
+        /// Path of the file (instead of --config).
+        file: Option<PathBuf>,
+    },
+    /// Write a development CA (ca.crt) and server certificate (server.crt, server.key).
+    DevCert {
+        #[arg(long)]
+        out: PathBuf,
+        /// Hostnames for the server certificate (localhost and 127.0.0.1 are always added).
+        #[arg(long, value_delimiter = ',')]
+        hosts: Vec<String>,
     },
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Some(Command::CheckConfig { file }) => check_config(&file),
-        None => {
-            eprintln!(
-                "gateway: the proxy is not implemented yet. `gateway check-config <file>` \
-                 validates a configuration. See `gateway --help`."
-            );
-            ExitCode::from(NOT_IMPLEMENTED)
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&cli.config),
+        Command::CheckConfig { file } => check_config(file.as_deref().unwrap_or(&cli.config)),
+        Command::DevCert { out, hosts } => match dev_cert(&out, &hosts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("gateway: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn run(config: &Path) -> ExitCode {
+    init_tracing();
+    match build_server(config) {
+        Ok(server) => server.run_forever(),
+        Err(StartError::Config(err)) => usage_error(config, err),
+        Err(err) => {
+            tracing::error!(error = %err, "gateway cannot start");
+            eprintln!("gateway: {err}");
+            ExitCode::from(EX_USAGE)
         }
     }
 }
 
-fn check_config(file: &std::path::Path) -> ExitCode {
+fn check_config(file: &Path) -> ExitCode {
     match GatewayConfig::load(file) {
         Ok(config) => {
             println!(
@@ -66,15 +98,36 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(gateway::config::ConfigError::Invalid(issues)) => {
+        Err(err) => usage_error(file, err),
+    }
+}
+
+fn usage_error(file: &Path, err: ConfigError) -> ExitCode {
+    match err {
+        ConfigError::Invalid(issues) => {
             for issue in issues {
                 eprintln!("{}: {issue}", file.display());
             }
-            ExitCode::from(EX_USAGE)
         }
-        Err(err) => {
-            eprintln!("gateway: {err}");
-            ExitCode::from(EX_USAGE)
-        }
+        other => eprintln!("gateway: {other}"),
     }
+    ExitCode::from(EX_USAGE)
+}
+
+fn dev_cert(out: &Path, hosts: &[String]) -> anyhow::Result<()> {
+    gateway::devcert::write_dev_certs(out, hosts)
+        .with_context(|| format!("writing development certificates to {}", out.display()))?;
+    println!("{}: ca.crt, server.crt, server.key", out.display());
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // JSON lines: the access log (target "access") and operational logs share one stream.
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .init();
 }

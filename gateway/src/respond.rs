@@ -123,6 +123,16 @@ pub fn gateway_timeout() -> SyntheticResponse {
     SyntheticResponse::problem(&Problem::new(ProblemType::GatewayTimeout))
 }
 
+/// 400: a request the gateway cannot parse (bad framing, bad header encoding).
+pub fn malformed_request() -> SyntheticResponse {
+    SyntheticResponse::problem(&Problem::new(ProblemType::MalformedRequest))
+}
+
+/// 500: the gateway itself failed; the cause goes to the log, never the body.
+pub fn internal_error() -> SyntheticResponse {
+    SyntheticResponse::problem(&Problem::new(ProblemType::Internal))
+}
+
 /// 503 with `Retry-After`, and a static detail when one helps the client.
 pub fn service_unavailable(
     retry_after: Duration,

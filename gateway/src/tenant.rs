@@ -167,6 +167,7 @@ mod tests {
             hostnames: hosts.iter().map(|h| (*h).to_owned()).collect(),
             rate_limit: TenantRateLimit::default(),
             leeway_secs: 30,
+            tls: None,
         }
     }
 

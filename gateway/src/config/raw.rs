@@ -10,6 +10,9 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use timesheet_domain::TenantId;
 
+use super::proxy::{
+    default_strip_headers, tenant_cert, RawAdmin, RawAssertion, RawProxy, RawServer, RawUpstream,
+};
 use super::{
     ConfigIssue, GatewayConfig, JwksConfig, KeySource, Rate, TenantConfig, TenantRateLimit,
     TokenCacheConfig, SUPPORTED_ALGORITHMS,
@@ -30,6 +33,15 @@ pub(super) struct RawConfig {
     tenant: Vec<RawTenant>,
     #[serde(default, rename = "route")]
     routes: Vec<crate::policy::RawRoute>,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    upstream: RawUpstream,
+    assertion: Option<RawAssertion>,
+    #[serde(default)]
+    admin: RawAdmin,
+    #[serde(default = "default_strip_headers")]
+    strip_headers: Vec<String>,
 }
 
 fn default_realm() -> String {
@@ -93,6 +105,9 @@ struct RawTenant {
     rate_limit: RawTenantRateLimit,
     #[serde(default = "default_leeway")]
     leeway_secs: u64,
+    /// Certificate served (by SNI) on this tenant's hostnames.
+    cert_file: Option<std::path::PathBuf>,
+    key_file: Option<std::path::PathBuf>,
 }
 
 fn default_algorithms() -> Vec<String> {
@@ -157,6 +172,14 @@ impl RawConfig {
                 None
             }
         };
+        let proxy = RawProxy {
+            server: self.server,
+            upstream: self.upstream,
+            assertion: self.assertion,
+            admin: self.admin,
+            strip_headers: self.strip_headers,
+        }
+        .validate(&mut issues);
         let routes = match RouteTable::from_raw(self.routes) {
             Ok(table) => Some(table),
             Err(more) => {
@@ -164,13 +187,14 @@ impl RawConfig {
                 None
             }
         };
-        match (tenants, routes) {
-            (Some(tenants), Some(routes)) if issues.is_empty() => Ok(GatewayConfig {
+        match (tenants, routes, proxy) {
+            (Some(tenants), Some(routes), Some(proxy)) if issues.is_empty() => Ok(GatewayConfig {
                 realm: self.realm,
                 jwks,
                 token_cache,
                 tenants,
                 routes,
+                proxy,
             }),
             _ => Err(issues),
         }
@@ -309,6 +333,7 @@ impl RawTenant {
                 issues,
             ),
         };
+        let tls = tenant_cert(self.cert_file, self.key_file, at, &hostnames, issues);
         if issues.len() != before {
             return None;
         }
@@ -322,6 +347,7 @@ impl RawTenant {
             hostnames,
             rate_limit,
             leeway_secs: self.leeway_secs,
+            tls,
         })
     }
 }

@@ -21,6 +21,9 @@ use serde_json::{json, Value};
 #[path = "../../src/testkit.rs"]
 pub mod testkit;
 
+pub mod stack;
+pub mod upstream;
+
 /// What the JWKS endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {

@@ -17,6 +17,7 @@ fn tenant(algorithms: &[Algorithm], org_id: Option<&str>) -> TenantConfig {
         hostnames: Vec::new(),
         rate_limit: TenantRateLimit::default(),
         leeway_secs: 30,
+        tls: None,
     }
 }
 

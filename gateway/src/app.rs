@@ -1,0 +1,150 @@
+//! Start-up: from a configuration file to a Pingora `Server` with the TLS proxy, the admin
+//! listener and the background services, ready for `run_forever`.
+//!
+//! Everything that can fail because of the operator's input (file, keys, certificates) fails
+//! here, before any port is bound, with an error naming the key. Keys are fetched (JWKS primed)
+//! before the listeners start; tenants whose keys failed are logged and answered with 503 until a
+//! refresh succeeds.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use identity_assertion::{AssertionSigner, AUDIENCE_TIMESHEET_SVC};
+use pingora::server::configuration::ServerConf;
+use pingora::server::Server;
+use pingora::services::background::background_service;
+use pingora::services::listening::Service;
+
+use crate::admin::{AdminApp, UpstreamHealth};
+use crate::background::{ConfigReload, JwksRefresh, UpstreamHealthCheck};
+use crate::config::{ConfigError, ConfigIssue, GatewayConfig};
+use crate::metrics::Metrics;
+use crate::proxy::Gateway;
+use crate::ratelimit::RateLimiter;
+use crate::state::{Runtime, SharedRuntime};
+use crate::tls::{tls_settings, SniCertificates, TlsError};
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Loads and checks everything `gateway run` needs, primes the keys, and builds the server.
+pub fn build_server(config_path: &Path) -> Result<Server, StartError> {
+    let config = GatewayConfig::load(config_path)?;
+    let signer = load_signer(&config)?;
+    let certs = SniCertificates::from_config(&config)?;
+    for host in certs.hostnames() {
+        tracing::info!(host, "tenant certificate loaded");
+    }
+    let tls = tls_settings(certs)?;
+    let proxy_settings = config.proxy.clone();
+
+    let runtime = prime(config)?;
+    let shared = Arc::new(SharedRuntime::new(runtime, config_path));
+    let metrics = Arc::new(Metrics::new().map_err(|e| StartError::Other(e.to_string()))?);
+    let health = Arc::new(UpstreamHealth::default());
+
+    let conf = ServerConf {
+        threads: proxy_settings.server.threads,
+        grace_period_seconds: Some(proxy_settings.server.grace_period.as_secs()),
+        graceful_shutdown_timeout_seconds: Some(2),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let gateway = Gateway {
+        runtime: Arc::clone(&shared),
+        signer,
+        upstream: proxy_settings.upstream.clone(),
+        limiter: RateLimiter::new(),
+        metrics: Arc::clone(&metrics),
+    };
+    let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
+    proxy.add_tls_with_settings(&proxy_settings.server.listen.to_string(), None, tls);
+
+    let admin_app = AdminApp {
+        runtime: Arc::clone(&shared),
+        metrics,
+        upstream: Arc::clone(&health),
+    };
+    let mut admin = Service::new("admin".to_owned(), admin_app);
+    admin.add_tcp(&proxy_settings.admin.listen.to_string());
+
+    tracing::info!(
+        listen = %proxy_settings.server.listen,
+        admin = %proxy_settings.admin.listen,
+        upstream = %proxy_settings.upstream.address,
+        "gateway starting"
+    );
+    server.add_service(proxy);
+    server.add_service(admin);
+    server.add_service(background_service(
+        "jwks refresh",
+        JwksRefresh {
+            runtime: Arc::clone(&shared),
+        },
+    ));
+    server.add_service(background_service(
+        "upstream health",
+        UpstreamHealthCheck {
+            upstream: proxy_settings.upstream,
+            health,
+        },
+    ));
+    server.add_service(background_service(
+        "config reload",
+        ConfigReload { runtime: shared },
+    ));
+    Ok(server)
+}
+
+fn load_signer(config: &GatewayConfig) -> Result<AssertionSigner, StartError> {
+    let assertion = config.require_proxy()?;
+    let invalid = |message: String| {
+        StartError::Config(ConfigError::Invalid(vec![ConfigIssue::new(
+            "assertion.private_key_file",
+            message,
+        )]))
+    };
+    let pem = std::fs::read_to_string(&assertion.private_key_file).map_err(|e| {
+        invalid(format!(
+            "reading {}: {e}",
+            assertion.private_key_file.display()
+        ))
+    })?;
+    AssertionSigner::from_pem(
+        &pem,
+        assertion.kid.clone(),
+        AUDIENCE_TIMESHEET_SVC,
+        assertion.ttl_secs,
+    )
+    .map_err(|e| invalid(e.to_string()))
+}
+
+/// Primes every tenant's keys on a short-lived runtime, before Pingora's listeners start.
+fn prime(config: GatewayConfig) -> Result<Runtime, StartError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(format!("starting the priming runtime: {e}")))?;
+    rt.block_on(async {
+        // Installing a SIGHUP handler now means a SIGHUP that arrives before the reload service
+        // starts is ignored instead of killing the process (the default action).
+        drop(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()));
+        let (runtime, failures) = Runtime::build(config)
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        for (tenant, err) in &failures {
+            tracing::warn!(tenant = %tenant.as_ref(), error = %err, "JWKS prime failed; this tenant gets 503 until a refresh succeeds");
+        }
+        Ok(runtime)
+    })
+}

@@ -1,0 +1,314 @@
+//! [`Gateway`]: the Pingora `ProxyHttp` implementation. Each hook is a few lines that call plain
+//! functions: `admission::admit` decides, `respond` builds refusals, `forward` rewrites headers,
+//! `metrics` and `access_log` record.
+//!
+//! Denials are responses (`Ok(true)` from `request_filter`), not errors; upstream failures are
+//! mapped to 502/504 problem responses in `fail_to_proxy`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use identity_assertion::{AssertionSigner, RequestBinding};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::HttpPeer;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::{Error, ErrorSource, ErrorType, OrErr, Result};
+use timesheet_domain::Principal;
+
+use crate::access_log::AccessRecord;
+use crate::admission::{admit, Admitted, AuthorizationHeader, Refusal, RequestFacts};
+use crate::config::UpstreamConfig;
+use crate::ctx::RequestCtx;
+use crate::forward;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::respond::{self, SyntheticResponse};
+use crate::state::SharedRuntime;
+
+/// The proxy. One instance serves every worker thread.
+#[derive(Debug)]
+pub struct Gateway {
+    pub runtime: Arc<SharedRuntime>,
+    pub signer: AssertionSigner,
+    pub upstream: UpstreamConfig,
+    pub limiter: RateLimiter,
+    pub metrics: Arc<Metrics>,
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::new()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let rt = self.runtime.load();
+        let req = session.req_header();
+        let facts = RequestFacts {
+            method: req.method.as_str(),
+            path: req.uri.path(),
+            host: request_host(req),
+            authorization: authorization(req),
+        };
+        let outcome = admit(&rt, &self.limiter, &facts).await;
+        ctx.runtime = Some(rt);
+        match outcome {
+            Ok(Admitted { route, principal }) => {
+                ctx.route = Some(route);
+                ctx.principal = principal;
+                Ok(false)
+            }
+            Err(refusal) => {
+                let response = record_refusal(ctx, refusal);
+                write_synthetic(session, &response).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let mut peer = HttpPeer::new(self.upstream.address, false, String::new());
+        peer.options.connection_timeout = Some(self.upstream.connect_timeout);
+        peer.options.total_connection_timeout = Some(self.upstream.connect_timeout);
+        peer.options.read_timeout = Some(self.upstream.read_timeout);
+        peer.options.write_timeout = Some(self.upstream.write_timeout);
+        ctx.upstream_started = Some(std::time::Instant::now());
+        Ok(Box::new(peer))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let strip = ctx
+            .runtime
+            .as_ref()
+            .map(|rt| rt.config.proxy.strip_headers.as_slice())
+            .unwrap_or(&[]);
+        let client_ip = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
+        forward::rewrite(upstream, strip, &ctx.request_id, client_ip)?;
+        if let Some(principal) = &ctx.principal {
+            let assertion = self.assertion(principal, upstream, &ctx.request_id)?;
+            upstream.insert_header(identity_assertion::HEADER, assertion)?;
+        }
+        Ok(())
+    }
+
+    fn fail_to_connect(
+        &self,
+        _s: &mut Session,
+        _p: &HttpPeer,
+        _c: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        // One upstream: retrying a refused connect only delays the 502.
+        e.set_retry(false);
+        e
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let Some(response) = failure_response(e) else {
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
+        };
+        ctx.synthetic_status = Some(response.status);
+        if let Err(err) = write_synthetic(session, &response).await {
+            tracing::debug!(error = %err, "writing the error response failed");
+        }
+        FailToProxy {
+            error_code: response.status,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session
+            .response_written()
+            .map(|r| r.status.as_u16())
+            .or(ctx.synthetic_status)
+            .unwrap_or(0);
+        let req = session.req_header();
+        let record = AccessRecord {
+            method: req.method.as_str(),
+            path: req.uri.path(),
+            status,
+            tenant: ctx.tenant(),
+            client_id: ctx.client_id(),
+            route: ctx.route.as_deref(),
+            latency: ctx.started.elapsed(),
+            request_id: &ctx.request_id,
+            auth_failure: ctx.auth_failure,
+            error: e.map(|e| e.etype().as_str().to_owned()),
+        };
+        self.record_metrics(&record, ctx);
+        record.emit();
+    }
+}
+
+// === impl Gateway ===
+
+impl Gateway {
+    /// The identity assertion for `principal`, bound to the request exactly as forwarded.
+    fn assertion(
+        &self,
+        principal: &Principal,
+        upstream: &RequestHeader,
+        request_id: &str,
+    ) -> Result<String> {
+        let binding = RequestBinding {
+            method: upstream.method.as_str().to_owned(),
+            path_and_query: upstream
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+            request_id: request_id.to_owned(),
+        };
+        self.signer
+            .sign(principal, &binding, crate::auth::unix_now())
+            .or_err(ErrorType::InternalError, "signing the identity assertion")
+    }
+
+    fn record_metrics(&self, record: &AccessRecord<'_>, ctx: &RequestCtx) {
+        self.metrics
+            .request(record.tenant, record.route, record.status);
+        if let Some(reason) = ctx.auth_failure {
+            self.metrics.auth_failure(reason);
+        }
+        if ctx.limited {
+            self.metrics.rate_limited(record.tenant);
+        }
+        if let Some(elapsed) = ctx.upstream_elapsed() {
+            self.metrics.upstream(elapsed);
+        }
+    }
+}
+
+/// Notes a refusal in the context (for logging and metrics) and returns its response.
+fn record_refusal(ctx: &mut RequestCtx, refusal: Refusal) -> SyntheticResponse {
+    ctx.route = refusal.route;
+    ctx.principal = refusal.principal;
+    ctx.auth_failure = refusal.auth_failure;
+    ctx.synthetic_status = Some(refusal.response.status);
+    if refusal.limited.is_some() {
+        ctx.limited = true;
+    }
+    refusal.response
+}
+
+/// `Host`, or the HTTP/2 `:authority`.
+fn request_host(req: &RequestHeader) -> Option<&str> {
+    req.headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri.host())
+}
+
+fn authorization(req: &RequestHeader) -> AuthorizationHeader<'_> {
+    let mut values = req.headers.get_all(http::header::AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        (None, _) => AuthorizationHeader::Absent,
+        (Some(_), Some(_)) => AuthorizationHeader::Several,
+        (Some(v), None) => v
+            .to_str()
+            .map_or(AuthorizationHeader::NotText, AuthorizationHeader::One),
+    }
+}
+
+/// The response for a failed proxy attempt; `None` when the client is gone.
+pub fn failure_response(e: &Error) -> Option<SyntheticResponse> {
+    use ErrorType::*;
+    match (e.esource(), e.etype()) {
+        (
+            _,
+            ConnectTimedout | ConnectRefused | ConnectNoRoute | ConnectError | TLSHandshakeFailure,
+        ) => Some(respond::bad_gateway()),
+        (ErrorSource::Upstream, ReadTimedout | WriteTimedout) => Some(respond::gateway_timeout()),
+        (ErrorSource::Upstream, _) => Some(respond::bad_gateway()),
+        (ErrorSource::Downstream, ReadError | WriteError | ConnectionClosed) => None,
+        (ErrorSource::Downstream, _) => Some(respond::malformed_request()),
+        (_, HTTPStatus(400)) => Some(respond::malformed_request()),
+        _ => Some(respond::internal_error()),
+    }
+}
+
+/// Writes a response built by `respond` (the only builder of synthetic responses).
+async fn write_synthetic(session: &mut Session, response: &SyntheticResponse) -> Result<()> {
+    let mut header = ResponseHeader::build(response.status, Some(response.headers.len()))?;
+    for (name, value) in &response.headers {
+        header.insert_header(*name, value.as_str())?;
+    }
+    session
+        .write_response_header(Box::new(header), false)
+        .await?;
+    session
+        .write_response_body(Some(response.body.clone().into()), true)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(source: ErrorSource, etype: ErrorType) -> Option<u16> {
+        let mut e = Error::new(etype);
+        e.esource = source;
+        failure_response(&e).map(|r| r.status)
+    }
+
+    #[test]
+    fn upstream_failures_map_to_502_and_504() {
+        assert_eq!(
+            status(ErrorSource::Upstream, ErrorType::ConnectRefused),
+            Some(502)
+        );
+        assert_eq!(
+            status(ErrorSource::Upstream, ErrorType::ConnectTimedout),
+            Some(502)
+        );
+        assert_eq!(
+            status(ErrorSource::Upstream, ErrorType::ReadTimedout),
+            Some(504)
+        );
+        assert_eq!(
+            status(ErrorSource::Upstream, ErrorType::ConnectionClosed),
+            Some(502)
+        );
+        assert_eq!(
+            status(ErrorSource::Downstream, ErrorType::ConnectionClosed),
+            None
+        );
+        assert_eq!(
+            status(ErrorSource::Internal, ErrorType::InternalError),
+            Some(500)
+        );
+    }
+
+    #[test]
+    fn several_authorization_headers_are_seen_as_several() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        assert_eq!(authorization(&req), AuthorizationHeader::Absent);
+        req.append_header("authorization", "Bearer a").unwrap();
+        assert_eq!(authorization(&req), AuthorizationHeader::One("Bearer a"));
+        req.append_header("authorization", "Bearer b").unwrap();
+        assert_eq!(authorization(&req), AuthorizationHeader::Several);
+    }
+}

@@ -1,0 +1,14 @@
+//! The Pingora gateway end to end: the built binary on free ports, real TLS (a client that
+//! trusts only the generated CA), live JWKS servers and an upstream that verifies the identity
+//! assertion and echoes what it received.
+//!
+//! Run: `cargo test -p gateway --test proxy`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod utils;
+
+#[path = "proxy/lifecycle.rs"]
+mod lifecycle;
+#[path = "proxy/requests.rs"]
+mod requests;
