@@ -142,7 +142,11 @@ impl Config {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: SecretString::from(database_url.to_owned()),
-            database: d.database,
+            // Many test services share one PostgreSQL server (100 connections by default).
+            database: DatabaseConfig {
+                max_connections: 4,
+                ..d.database
+            },
             assertion: AssertionConfig {
                 public_keys: vec![public_key_pem.to_owned()],
                 ..d.assertion
