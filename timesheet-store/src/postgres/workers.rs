@@ -41,22 +41,38 @@ pub(super) async fn upsert_workers(
         names.push(worker.name.as_ref().map(AsRef::<str>::as_ref));
         emails.push(worker.email.as_ref().map(AsRef::<str>::as_ref));
     }
-    // A name or e-mail the upload leaves out is kept; updated_at moves only on a change.
+    // A name or e-mail the upload leaves out is kept. Only changed workers are written: an
+    // `on conflict do update` that rewrites unchanged rows leaves a dead row version per worker
+    // per upload, which piles up (and slows every later upsert) while any transaction is open.
+    // Unchanged workers are read from the statement's snapshot instead; under the tenant lock
+    // nobody else writes them meanwhile.
     let rows = sqlx::query(
-        "insert into worker (worker_id, tenant_id, external_id, kind, name, email, created_at, \
-         updated_at) \
-         select u.worker_id, $1, u.external_id, u.kind, u.name, u.email, $2, $2 \
-         from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) \
-             as u (worker_id, external_id, kind, name, email) \
-         on conflict (tenant_id, external_id) do update set \
-             kind = excluded.kind, \
-             name = coalesce(excluded.name, worker.name), \
-             email = coalesce(excluded.email, worker.email), \
-             updated_at = case when (worker.kind, worker.name, worker.email) is distinct from \
+        "with input as ( \
+             select * from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+                 as u (worker_id, external_id, kind, name, email) \
+         ), written as ( \
+             insert into worker (worker_id, tenant_id, external_id, kind, name, email, \
+                 created_at, updated_at) \
+             select i.worker_id, $1, i.external_id, i.kind, i.name, i.email, $2, $2 \
+             from input i \
+             on conflict (tenant_id, external_id) do update set \
+                 kind = excluded.kind, \
+                 name = coalesce(excluded.name, worker.name), \
+                 email = coalesce(excluded.email, worker.email), \
+                 updated_at = excluded.updated_at \
+             where (worker.kind, worker.name, worker.email) is distinct from \
                  (excluded.kind, coalesce(excluded.name, worker.name), \
                   coalesce(excluded.email, worker.email)) \
-                 then excluded.updated_at else worker.updated_at end \
-         returning external_id, worker_id",
+             returning external_id, worker_id \
+         ) \
+         select external_id, worker_id from written \
+         union all \
+         select w.external_id, w.worker_id from input i \
+         cross join lateral ( \
+             select external_id, worker_id from worker \
+             where tenant_id = $1 and external_id = i.external_id \
+         ) w \
+         where not exists (select 1 from written x where x.external_id = i.external_id)",
     )
     .bind(tenant.as_ref())
     .bind(now)

@@ -70,6 +70,56 @@ on_both_backends!(
     upserting_workers_keeps_their_ids_and_refreshes_their_names_postgres
 );
 
+/// Rewriting an unchanged row leaves a dead row version behind on PostgreSQL; uploads name the
+/// same workers again and again, so unchanged workers must not be written at all.
+#[tokio::test]
+async fn upserting_unchanged_workers_writes_no_new_row_versions_postgres() {
+    use sqlx::Connection as _;
+    let db = crate::harness::TestDb::postgres().await;
+    let t = tenant("exampleco");
+    let upsert = |workers: Vec<timesheet_domain::WorkerRef>| {
+        let store = db.store.clone();
+        let t = t.clone();
+        async move {
+            let mut tx = store.begin(&t).await.unwrap();
+            let ids = tx.upsert_workers(&workers, now()).await.unwrap();
+            tx.commit().await.unwrap();
+            ids
+        }
+    };
+    let xmins = || async {
+        let url = db.postgres_url().unwrap();
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select external_id, xmin::text from worker order by external_id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        rows
+    };
+    let first = upsert(vec![worker("c-1", Some("Ana")), worker("c-2", Some("Bo"))]).await;
+    let before = xmins().await;
+
+    let again = upsert(vec![worker("c-1", Some("Ana")), worker("c-2", None)]).await;
+    let unchanged = xmins().await;
+    let renamed = upsert(vec![
+        worker("c-1", Some("Ana Silva")),
+        worker("c-2", Some("Bo")),
+    ])
+    .await;
+    let after_rename = xmins().await;
+
+    assert_eq!(first, again, "the same ids come back for unchanged workers");
+    assert_eq!(first, renamed);
+    assert_eq!(before, unchanged, "unchanged workers were rewritten");
+    assert_ne!(
+        before[0].1, after_rename[0].1,
+        "a renamed worker is written"
+    );
+    assert_eq!(before[1].1, after_rename[1].1, "an unchanged one is not");
+    db.finish().await;
+}
+
 async fn an_entry_reads_back_exactly_as_written(store: Arc<dyn Store>) {
     let t = tenant("exampleco");
     let w = add_worker(&store, &t, "c-77").await;

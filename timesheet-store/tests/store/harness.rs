@@ -115,6 +115,17 @@ impl TestDb {
         }
     }
 
+    /// The PostgreSQL URL of this test's database (`None` on SQLite), to look under the store.
+    pub fn postgres_url(&self) -> Option<String> {
+        match &self.cleanup {
+            Cleanup::Postgres {
+                admin_url,
+                database,
+            } => Some(with_database(admin_url, database)),
+            Cleanup::Sqlite(_) => None,
+        }
+    }
+
     /// Drops the database. Only reached when the test passed: a failed test's database stays
     /// for inspection.
     pub async fn finish(self) {
