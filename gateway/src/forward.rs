@@ -24,6 +24,9 @@ pub fn strip_client_headers(req: &mut RequestHeader, strip: &[String]) {
         .collect();
     doomed.push(identity_assertion::HEADER.to_owned());
     doomed.push(REQUEST_ID.to_owned());
+    // The access token stays at the edge: the service trusts only the assertion, and a bearer
+    // token copied into internal logs or traces could be replayed against the public API.
+    doomed.push(http::header::AUTHORIZATION.as_str().to_owned());
     doomed.extend(strip.iter().cloned());
     for name in doomed {
         // `remove_header` drops every value of a repeated header.

@@ -8,6 +8,8 @@
 
 mod utils;
 
+#[path = "proxy/acceptance.rs"]
+mod acceptance;
 #[path = "proxy/lifecycle.rs"]
 mod lifecycle;
 #[path = "proxy/requests.rs"]

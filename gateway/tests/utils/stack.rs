@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gateway::devcert::DevCa;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::testkit::{self, TestKey};
 use super::{JwksServer, ISSUER_B, ISSUER_ORG};
@@ -21,6 +21,10 @@ pub const HOST_B: &str = "b.example.com";
 /// The rate-limited tenant's hostname.
 pub const HOST_C: &str = "c.example.com";
 pub const READ_TIMEOUT_MS: u64 = 800;
+/// `[jwks] fetch_timeout_ms` of every stack.
+pub const JWKS_FETCH_TIMEOUT_MS: u64 = 1000;
+/// The Auth0 Organization of the optional `orgco` tenant ([`StackOptions::org_tenant`]).
+pub const ORG_ID: &str = "org_a";
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
@@ -92,7 +96,9 @@ pub struct Stack {
     pub key_c: TestKey,
     pub gateway: GatewayProcess,
     pub tenant_certs: Vec<(String, String)>,
-    _jwks: Vec<JwksServer>,
+    /// The JWKS servers of tenant A (`exampleco`), B (`other`) and C (`limited`, and `orgco`
+    /// when configured), in that order.
+    pub jwks: Vec<JwksServer>,
 }
 
 /// Options of a stack.
@@ -100,6 +106,15 @@ pub struct Stack {
 pub struct StackOptions {
     /// Start without an upstream (it is down).
     pub no_upstream: bool,
+    /// Lines added to `[jwks]`, e.g. `min_refetch_interval_secs = 600` (not `fetch_timeout_ms`,
+    /// which is [`JWKS_FETCH_TIMEOUT_MS`]).
+    pub jwks_settings: &'static str,
+    /// JWKs tenant A's JWKS server publishes besides `key_a`'s.
+    pub extra_keys_a: Vec<Value>,
+    /// Adds tenant `orgco`: issuer `ISSUER_ORG`, Auth0 Organization [`ORG_ID`], no hostnames (so
+    /// it is served at hosts of no tenant, such as 127.0.0.1), keys from the third JWKS server
+    /// (`key_c`).
+    pub org_tenant: bool,
 }
 
 impl Stack {
@@ -128,7 +143,9 @@ impl Stack {
         let key_a = TestKey::rsa(0, "a-1");
         let key_b = TestKey::rsa(1, "b-1");
         let key_c = TestKey::rsa(2, "c-1");
-        let ja = JwksServer::spawn(testkit::ISSUER, vec![key_a.jwk.clone()]).await;
+        let mut keys_a = vec![key_a.jwk.clone()];
+        keys_a.extend(options.extra_keys_a.iter().cloned());
+        let ja = JwksServer::spawn(testkit::ISSUER, keys_a).await;
         let jb = JwksServer::spawn(ISSUER_B, vec![key_b.jwk.clone()]).await;
         let jc = JwksServer::spawn(ISSUER_ORG, vec![key_c.jwk.clone()]).await;
 
@@ -147,6 +164,8 @@ impl Stack {
             files: &files,
             assertion_key: &assertion_key,
             jwks: [ja.jwks_uri(), jb.jwks_uri(), jc.jwks_uri()],
+            jwks_settings: options.jwks_settings,
+            org_tenant: options.org_tenant,
             extra_routes: "",
         });
         let config_path = dir.path().join("gateway.toml");
@@ -164,7 +183,7 @@ impl Stack {
             key_c,
             gateway,
             tenant_certs: vec![(a.cert_pem, HOST_A.into()), (b.cert_pem, HOST_B.into())],
-            _jwks: vec![ja, jb, jc],
+            jwks: vec![ja, jb, jc],
             dir,
         };
         stack.wait_listening().await;
@@ -186,6 +205,11 @@ impl Stack {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Tenant A's JWKS server (until a test removes it from [`Stack::jwks`] to stop it).
+    pub fn jwks_a(&self) -> &JwksServer {
+        &self.jwks[0]
     }
 
     /// A client that trusts only the test CA and resolves the tenant hostnames to the gateway.
@@ -255,12 +279,29 @@ struct ConfigParts<'a> {
     files: &'a [(String, String); 3],
     assertion_key: &'a str,
     jwks: [String; 3],
+    jwks_settings: &'a str,
+    org_tenant: bool,
     extra_routes: &'a str,
 }
 
 fn config_text(p: &ConfigParts<'_>) -> String {
     let [(server_crt, server_key), (a_crt, a_key), (b_crt, b_key)] = p.files;
     let [ja, jb, jc] = &p.jwks;
+    let org_tenant = if p.org_tenant {
+        format!(
+            r#"
+[[tenant]]
+id = "orgco"
+issuer = "{ISSUER_ORG}"
+audiences = ["{aud}"]
+jwks_uri = "{jc}"
+org_id = "{ORG_ID}"
+"#,
+            aud = testkit::AUDIENCE,
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"
 [server]
@@ -286,7 +327,8 @@ ttl_secs = 30
 listen = "{admin}"
 
 [jwks]
-fetch_timeout_ms = 1000
+fetch_timeout_ms = {JWKS_FETCH_TIMEOUT_MS}
+{jwks_settings}
 
 [[tenant]]
 id = "exampleco"
@@ -313,7 +355,7 @@ audiences = ["{aud}"]
 jwks_uri = "{jc}"
 hostnames = ["{HOST_C}"]
 rate_limit.client = {{ requests_per_second = 1, burst = 2 }}
-
+{org_tenant}
 [[route]]
 method = "GET"
 path = "/v1/openapi.json"
@@ -341,6 +383,7 @@ scopes = ["read:timesheets"]
         assertion_key = p.assertion_key,
         issuer_a = testkit::ISSUER,
         aud = testkit::AUDIENCE,
+        jwks_settings = p.jwks_settings,
         extra = p.extra_routes,
     )
 }

@@ -94,6 +94,16 @@ async fn echo(State(state): State<Arc<UpstreamState>>, req: Request) -> impl Int
             )
         })
         .collect();
+    // Every value of every header, so a test can see a repeated header `headers` would hide.
+    let mut all_headers = serde_json::Map::new();
+    for (k, v) in req.headers() {
+        if let Value::Array(values) = all_headers
+            .entry(k.as_str().to_owned())
+            .or_insert_with(|| json!([]))
+        {
+            values.push(json!(v.to_str().unwrap_or("<binary>")));
+        }
+    }
     let binding = RequestBinding {
         method: req.method().as_str().to_owned(),
         path_and_query: req
@@ -117,6 +127,7 @@ async fn echo(State(state): State<Arc<UpstreamState>>, req: Request) -> impl Int
         "method": req.method().as_str(),
         "path_and_query": binding.path_and_query,
         "headers": headers,
+        "all_headers": all_headers,
         "principal": match &principal {
             Some(Ok(p)) => json!({
                 "tenant": p.tenant.as_ref(),
