@@ -121,7 +121,7 @@ impl ServerHandle {
             }
         }
         if let Some(db) = self.database.take() {
-            db.remove();
+            db.remove().await;
         }
     }
 }

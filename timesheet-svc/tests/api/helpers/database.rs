@@ -52,9 +52,12 @@ impl TestDatabase {
 
     /// Removes the database. A PostgreSQL `DROP DATABASE` waits for a checkpoint (about a
     /// second), so it is handed to the background [`reaper`] and the test does not wait for it.
-    pub(super) fn remove(self) {
+    /// Drops the database now. Awaited, not left to a background task: nextest runs every test
+    /// in a process of its own, which would exit before a background drop ran and leave the
+    /// database behind.
+    pub(super) async fn remove(self) {
         if let TestDatabase::Postgres { admin_url, name } = self {
-            reaper().spawn(drop_database(admin_url, name));
+            drop_database(admin_url, name).await;
         }
     }
 
@@ -82,10 +85,8 @@ const DATABASE_PREFIX: &str = "ts_api_";
 /// How old a leftover test database must be before a later run removes it.
 const STALE_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// A runtime of its own for dropping test databases in the background: its tasks outlive the
-/// test that spawned them (each test has its own runtime), and concurrent drops share their
-/// checkpoints. Drops still queued when the test binary exits are caught by
-/// [`drop_stale_databases`] on a later run.
+/// A runtime of its own for the background sweep of leftover databases, so that it never holds
+/// up a test's own runtime.
 fn reaper() -> &'static tokio::runtime::Runtime {
     static REAPER: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     REAPER.get_or_init(|| {
@@ -107,12 +108,11 @@ async fn drop_database(admin_url: String, name: String) {
     }
 }
 
-/// Drops test databases left by earlier runs (older than [`STALE_AFTER`]), once per process.
+/// Drops test databases left by earlier runs (older than [`STALE_AFTER`], e.g. of a test that
+/// was killed), a few per process, one after another over one connection: every test process
+/// runs this, so it must never open more than one connection or take long.
 async fn drop_stale_databases(admin_url: String) {
-    static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        return;
-    }
+    const MAX_PER_PROCESS: usize = 10;
     let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await else {
         return;
     };
@@ -121,24 +121,24 @@ async fn drop_stale_databases(admin_url: String) {
             .fetch_all(&mut conn)
             .await
             .unwrap_or_default();
-    let _ = conn.close().await;
     let now = std::time::SystemTime::now();
-    for name in names {
-        let made = name
-            .strip_prefix(DATABASE_PREFIX)
+    let stale = names.into_iter().filter(|name| {
+        name.strip_prefix(DATABASE_PREFIX)
             .and_then(|id| uuid::Uuid::parse_str(id).ok())
             .and_then(|id| id.get_timestamp())
             .map(|ts| {
                 let (secs, nanos) = ts.to_unix();
                 std::time::UNIX_EPOCH + Duration::new(secs, nanos)
-            });
-        let stale = made
+            })
             .and_then(|made| now.duration_since(made).ok())
-            .is_some_and(|age| age > STALE_AFTER);
-        if stale {
-            tokio::spawn(drop_database(admin_url.clone(), name));
-        }
+            .is_some_and(|age| age > STALE_AFTER)
+    });
+    for name in stale.take(MAX_PER_PROCESS) {
+        let _ = conn
+            .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
+            .await;
     }
+    let _ = conn.close().await;
 }
 
 /// `url` with its `host:port` replaced by `authority` (user info and path kept).
