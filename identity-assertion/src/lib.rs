@@ -19,7 +19,7 @@ mod verify;
 
 pub use claims::{AssertionClaims, RequestBinding};
 pub use keys::{generate_keypair, KeyError, KeyPair};
-pub use sign::AssertionSigner;
+pub use sign::{AssertionSigner, SignError};
 pub use verify::{AssertionError, AssertionVerifier, VerifierKey};
 
 /// The request header that carries the assertion.

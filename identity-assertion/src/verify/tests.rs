@@ -203,3 +203,29 @@ fn other_audiences_algorithms_and_garbage_are_refused() {
 fn no_keys_is_a_configuration_error() {
     assert!(AssertionVerifier::new(&[], AUDIENCE_TIMESHEET_SVC, 5).is_err());
 }
+
+#[test]
+fn keys_written_by_openssl_in_pkcs8_v1_sign_too() {
+    // The example key pair of RFC 8410 §10, in the PKCS#8 v1 form `openssl genpkey` writes.
+    let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+    let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    let signer = AssertionSigner::from_pem(private, None, AUDIENCE_TIMESHEET_SVC, 60).unwrap();
+    let verifier = AssertionVerifier::new(
+        &[VerifierKey {
+            kid: None,
+            public_pem: public.into(),
+        }],
+        AUDIENCE_TIMESHEET_SVC,
+        5,
+    )
+    .unwrap();
+    let token = signer.sign(&principal(), &binding(), NOW).unwrap();
+    assert_eq!(verifier.verify(&token, &binding(), NOW), Ok(principal()));
+}
+
+#[test]
+fn a_public_key_is_not_a_signing_key() {
+    let pair = generate_keypair().unwrap();
+    assert!(AssertionSigner::from_pem(&pair.public_pem, None, AUDIENCE_TIMESHEET_SVC, 60).is_err());
+    assert!(AssertionSigner::from_pem("not pem", None, AUDIENCE_TIMESHEET_SVC, 60).is_err());
+}
