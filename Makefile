@@ -15,7 +15,7 @@ endif
 
 banner = @printf '\n==> %s\n' $(1) >&2
 
-.PHONY: deps build up fmt-check lint test bench-ingest clean-devstack
+.PHONY: deps build up fmt-check lint test bench-ingest bench-gateway clean-devstack
 
 deps:
 	$(call banner,'deps: installing missing build and test dependencies')
@@ -47,6 +47,9 @@ test: deps
 
 bench-ingest:
 	bench/ingest
+
+bench-gateway:
+	bench/gateway
 
 clean-devstack:
 	rm -rf .devstack

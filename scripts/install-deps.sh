@@ -17,6 +17,8 @@ DEBIAN_PACKAGES=(
     curl
     ca-certificates
     jq
+    wrk
+    haproxy
 )
 
 # --- Debian packages -------------------------------------------------------------------------
