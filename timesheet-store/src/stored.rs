@@ -271,3 +271,24 @@ pub(crate) fn check_all_updated(affected: u64, expected: usize) -> Result<(), St
     );
     Err(StoreError::Internal(sqlx::Error::RowNotFound))
 }
+
+/// Cuts a page from rows fetched with `limit + 1`: the extra row only says that there is a next
+/// page, whose cursor is the sort key of the last row kept.
+pub(crate) fn cut_page(
+    mut entries: Vec<timesheet_domain::Entry>,
+    limit: u32,
+    by_update: bool,
+) -> crate::Page {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    let next = match entries.last() {
+        Some(last) if more => Some(if by_update {
+            crate::Cursor::Updated(last.updated_at, last.id)
+        } else {
+            crate::Cursor::Id(last.id)
+        }),
+        _ => None,
+    };
+    crate::Page { entries, next }
+}

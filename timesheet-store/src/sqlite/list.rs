@@ -76,19 +76,13 @@ pub(super) async fn list_entries(
     // One row more than asked says whether there is a next page.
     query.push(" limit ").push_bind(i64::from(limit) + 1);
     let rows = query.build().fetch_all(&mut *conn).await.map_err(map_err)?;
-    let mut entries = rows
+    let entries = rows
         .iter()
         .map(|row| codec::entry_row(row)?.into_entry(tenant))
         .collect::<Result<Vec<_>, _>>()?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = entries.len() > limit;
-    entries.truncate(limit);
-    let next = match entries.last() {
-        Some(last) if more => Some(match filter.updated_since {
-            Some(_) => Cursor::Updated(last.updated_at, last.id),
-            None => Cursor::Id(last.id),
-        }),
-        _ => None,
-    };
-    Ok(Page { entries, next })
+    Ok(crate::stored::cut_page(
+        entries,
+        limit,
+        filter.updated_since.is_some(),
+    ))
 }
