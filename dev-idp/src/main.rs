@@ -1,0 +1,3 @@
+//! dev-idp (placeholder).
+#![forbid(unsafe_code)]
+fn main() {}

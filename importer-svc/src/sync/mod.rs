@@ -1,0 +1,3 @@
+//! The sync engine and what it talks to.
+
+pub mod destination;

@@ -1,0 +1,2 @@
+//! Typed client of the Timesheets API (placeholder).
+#![forbid(unsafe_code)]
