@@ -46,6 +46,21 @@ pub enum Backend {
     Postgres,
 }
 
+/// How busy the connection pools are, for metrics. SQLite counts its writer and readers together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open now (idle and in use).
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolStatus {
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
 /// Pool settings. Defaults suit the embedded single-node setup.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -95,6 +110,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The pools' occupancy right now; no I/O.
+    fn pool_status(&self) -> PoolStatus;
 
     /// Opens a write transaction holding the tenant's write lock. Dropping it without
     /// [`StoreTx::commit`] rolls back.

@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use timesheet_domain::{Problem, ProblemType, ValidationError};
 use timesheet_store::StoreError;
 
+use crate::metrics::DbFailure;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Why a request failed. Client errors carry what the client needs to fix; server errors carry
@@ -93,11 +95,16 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response.extensions_mut().insert(DbFailure::Unavailable);
                 response
             }
             Self::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
-                problem_response(Problem::new(ProblemType::Internal))
+                let mut response = problem_response(Problem::new(ProblemType::Internal));
+                if cause.downcast_ref::<StoreError>().is_some() {
+                    response.extensions_mut().insert(DbFailure::Internal);
+                }
+                response
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod ledger;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -23,6 +23,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::{problem_response, PROBLEM_JSON};
+use crate::metrics::{metrics_endpoint, track_requests, Metrics};
 use crate::routes;
 use crate::state::AppState;
 
@@ -63,6 +64,7 @@ impl Application {
             verifier: Arc::new(verifier),
             window: config.date_window,
             idempotency_stale: Duration::from_secs(config.idempotency_stale_secs),
+            metrics: Arc::new(Metrics::new().context("registering metrics")?),
         };
         let listener = TcpListener::bind(config.listen_addr)
             .await
@@ -118,13 +120,19 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 ///
 /// Layers, outermost first: a request id is set (or kept from the gateway) and echoed; a span
 /// per request records it; panics become 500 problems; every error response without a body
-/// becomes a problem; slow requests are cut at the timeout; bodies are bounded.
+/// becomes a problem; slow requests are cut at the timeout; bodies are bounded; each request is
+/// counted and timed by its route template (innermost, where axum knows the matched route).
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .merge(routes::health::router())
         .merge(routes::openapi::router())
+        .route("/metrics", axum::routing::get(metrics_endpoint))
         .merge(routes::api_router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            track_requests,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -6,6 +6,8 @@ use time::{Date, OffsetDateTime};
 use timesheet_domain::DateWindow;
 use timesheet_store::Store;
 
+use crate::metrics::Metrics;
+
 /// What every handler shares. Cheap to clone (everything behind `Arc`).
 #[derive(Clone)]
 pub struct AppState {
@@ -13,6 +15,7 @@ pub struct AppState {
     pub verifier: Arc<AssertionVerifier>,
     pub window: DateWindow,
     pub idempotency_stale: Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {

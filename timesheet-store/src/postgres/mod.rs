@@ -69,6 +69,14 @@ impl Store for PgStore {
             .map_err(|err| crate::error::from_migrate(err, is_unavailable))
     }
 
+    fn pool_status(&self) -> crate::PoolStatus {
+        crate::PoolStatus {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1")
             .execute(&self.pool)

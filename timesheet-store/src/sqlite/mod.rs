@@ -40,6 +40,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// In memory, `reader` is a clone of `writer`: one pool, counted once in metrics.
+    shared_pool: bool,
 }
 
 impl SqliteStore {
@@ -70,7 +72,11 @@ impl SqliteStore {
                 .await
                 .map_err(map_err)?;
             let reader = writer.clone();
-            return Ok(Self { writer, reader });
+            return Ok(Self {
+                writer,
+                reader,
+                shared_pool: true,
+            });
         }
         // The writer connects first so that the file exists and is in WAL mode before any
         // reader opens it.
@@ -86,7 +92,11 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            shared_pool: false,
+        })
     }
 }
 
@@ -101,6 +111,24 @@ impl Store for SqliteStore {
             .run(&self.writer)
             .await
             .map_err(|err| crate::error::from_migrate(err, is_unavailable))
+    }
+
+    fn pool_status(&self) -> crate::PoolStatus {
+        let idle = |pool: &SqlitePool| u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+        let max = |pool: &SqlitePool| pool.options().get_max_connections();
+        // In memory, reader and writer are one pool: count it once.
+        if self.shared_pool {
+            return crate::PoolStatus {
+                open: self.writer.size(),
+                idle: idle(&self.writer),
+                max: max(&self.writer),
+            };
+        }
+        crate::PoolStatus {
+            open: self.writer.size() + self.reader.size(),
+            idle: idle(&self.writer) + idle(&self.reader),
+            max: max(&self.writer) + max(&self.reader),
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -78,7 +78,9 @@ pub async fn upload(
         .enumerate()
         .map(|(index, (decision, external_id))| to_result(index, external_id, decision))
         .collect();
-    Ok(UploadResponse::from_results(results))
+    let response = UploadResponse::from_results(results);
+    state.metrics.observe_upload(raw_items.len(), &response);
+    Ok(response)
 }
 
 fn parse_item(principal: &Principal, index: usize, raw: &RawValue) -> BatchItem {

@@ -14,6 +14,7 @@ mod etag;
 mod health;
 mod idempotency;
 mod identity;
+mod metrics;
 mod openapi;
 mod outage;
 mod pagination;
