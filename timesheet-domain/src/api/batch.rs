@@ -19,6 +19,15 @@ pub struct UploadRequest {
     pub entries: Vec<Box<RawValue>>,
 }
 
+/// The same upload as a client builds and sends it: typed entries, so a client cannot send what
+/// the service would reject as malformed. [`UploadRequest`] is the service's side of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadBatch {
+    pub source: SourceName,
+    pub entries: Vec<super::EntryInput>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -8,7 +8,9 @@ mod page;
 mod parse;
 mod week;
 
-pub use batch::{ItemResult, ItemStatus, UploadRequest, UploadResponse, MAX_BATCH_ITEMS};
+pub use batch::{
+    ItemResult, ItemStatus, UploadBatch, UploadRequest, UploadResponse, MAX_BATCH_ITEMS,
+};
 pub use entry::{EntryInput, EntryResponse, EntryWorkerResponse, Hours, PatchEntryRequest};
 pub use page::EntryPage;
 pub use parse::parse_json;
