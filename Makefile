@@ -15,7 +15,7 @@ endif
 
 banner = @printf '\n==> %s\n' $(1) >&2
 
-.PHONY: deps build up fmt-check lint test bench-ingest bench-gateway clean-devstack
+.PHONY: deps build up fmt-check lint ops-check test bench-ingest bench-gateway clean-devstack
 
 deps:
 	$(call banner,'deps: installing missing build and test dependencies')
@@ -25,7 +25,7 @@ build:
 	cargo build --workspace --bins
 
 up: deps
-	$(call banner,'up: starting the local stack (Ctrl-C stops it)')
+	$(call banner,'up: starting the local stack: dev-idp, timesheet-svc, gateway, importer (Ctrl-C stops it)')
 	scripts/up.sh
 
 fmt-check:
@@ -33,6 +33,11 @@ fmt-check:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# Operators' artefacts (deploy/, observability/): promtool rule tests, kustomize + schema
+# validation, hadolint, checkov, dashboards against the metric list.
+ops-check:
+	scripts/check-ops.sh
 
 # SQLite and PostgreSQL tests live in the same test binaries: one nextest run covers both.
 test: deps
@@ -42,6 +47,8 @@ test: deps
 	@$(MAKE) --no-print-directory fmt-check
 	$(call banner,'test: lints (cargo clippy -D warnings)')
 	@$(MAKE) --no-print-directory lint
+	$(call banner,'test: operators artefacts (scripts/check-ops.sh)')
+	@$(MAKE) --no-print-directory ops-check
 	$(call banner,'test: test suite on SQLite and PostgreSQL (cargo nextest)')
 	cargo nextest run --workspace --no-fail-fast $(NEXTEST_PROFILE)
 
