@@ -24,7 +24,7 @@ pub struct Credentials {
     pub reader: ClientCredentials,
     /// Every scope.
     pub admin: ClientCredentials,
-    /// The second tenant (an Auth0 Organization): `read:timesheets batch:upload`.
+    /// The second tenant (an Auth0 Organization), with every scope.
     pub other_tenant: ClientCredentials,
     pub idp_admin_token: String,
 }

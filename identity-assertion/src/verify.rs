@@ -102,13 +102,17 @@ impl AssertionVerifier {
         if header.alg != Algorithm::EdDSA {
             return Err(AssertionError::Algorithm);
         }
+        // A named key answers only to its kid; an unnamed one (a service configured with bare
+        // public key files) is tried for any kid, after the named matches.
         let candidates: Vec<&DecodingKey> = match &header.kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .filter(|(k, _)| k.as_deref() == Some(kid.as_str()))
-                .map(|(_, key)| key)
-                .collect(),
+            Some(kid) => {
+                let named = self
+                    .keys
+                    .iter()
+                    .filter(|(k, _)| k.as_deref() == Some(kid.as_str()));
+                let unnamed = self.keys.iter().filter(|(k, _)| k.is_none());
+                named.chain(unnamed).map(|(_, key)| key).collect()
+            }
             None => self.keys.iter().map(|(_, key)| key).collect(),
         };
         if candidates.is_empty() {

@@ -229,3 +229,46 @@ fn a_public_key_is_not_a_signing_key() {
     assert!(AssertionSigner::from_pem(&pair.public_pem, None, AUDIENCE_TIMESHEET_SVC, 60).is_err());
     assert!(AssertionSigner::from_pem("not pem", None, AUDIENCE_TIMESHEET_SVC, 60).is_err());
 }
+
+#[test]
+fn an_unnamed_key_verifies_assertions_whatever_their_kid() {
+    // A service configured with bare public key files trusts them for any kid the gateway uses.
+    let pair = generate_keypair().unwrap();
+    let verifier = AssertionVerifier::new(
+        &[VerifierKey {
+            kid: None,
+            public_pem: pair.public_pem,
+        }],
+        AUDIENCE_TIMESHEET_SVC,
+        5,
+    )
+    .unwrap();
+    let named = AssertionSigner::from_pem(
+        &pair.private_pem,
+        Some("gw-1".into()),
+        AUDIENCE_TIMESHEET_SVC,
+        60,
+    )
+    .unwrap()
+    .sign(&principal(), &binding(), NOW)
+    .unwrap();
+    let stranger = generate_keypair().unwrap();
+    let forged = AssertionSigner::from_pem(
+        &stranger.private_pem,
+        Some("gw-1".into()),
+        AUDIENCE_TIMESHEET_SVC,
+        60,
+    )
+    .unwrap()
+    .sign(&principal(), &binding(), NOW)
+    .unwrap();
+
+    assert_eq!(
+        verifier.verify(&named, &binding(), NOW).unwrap(),
+        principal()
+    );
+    assert_eq!(
+        verifier.verify(&forged, &binding(), NOW),
+        Err(AssertionError::Signature)
+    );
+}
