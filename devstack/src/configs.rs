@@ -133,7 +133,13 @@ scopes = {all:?}
         keys = layout.keys_dir.join("idp").display(),
         admin = creds.idp_admin_token,
         all = ALL_SCOPES,
-        importer = client("importer", &creds.importer, &["batch:upload"], None),
+        // Deleting is part of syncing: entries removed at the source are removed here.
+        importer = client(
+            "importer",
+            &creds.importer,
+            &["batch:upload", "delete:timesheets"],
+            None
+        ),
         reader = client("reader", &creds.reader, &["read:timesheets"], None),
         admin_client = client("admin", &creds.admin, &ALL_SCOPES, None),
         // Every scope, so tests can show isolation at every endpoint, not just scope refusals.

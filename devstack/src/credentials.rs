@@ -18,7 +18,7 @@ pub struct ClientCredentials {
 /// The four clients of the brief, and the token that guards dev-idp's admin endpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
-    /// `batch:upload`: the importer.
+    /// `batch:upload delete:timesheets`: the importer (deletions at the source are synced too).
     pub importer: ClientCredentials,
     /// `read:timesheets`.
     pub reader: ClientCredentials,

@@ -1,35 +1,80 @@
-//! `importer-svc`: scheduled sync of contractors' timesheet entries (placeholder).
-//!
-//! This binary will run on a schedule, obtain an access token from the identity provider with
-//! the OAuth 2.0 client-credentials grant (machine to machine), read contractors' entries from
-//! the external system and upsert them in batches through the gateway
-//! (`POST /v1/timesheets/upload`, scope `batch:upload`).
-//!
-//! It is not implemented yet: running it prints a message to stderr and exits with code 2.
+//! `importer-svc`: imports contractors' timesheet entries into the Timesheets API. See
+//! `importer-svc --help`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::Parser;
+use importer_svc::cli::Cli;
+use importer_svc::command::{execute, Outcome};
+use importer_svc::config::Config;
+use importer_svc::sync::api_destination::ApiDestination;
+use importer_svc::sync::destination::Destination;
+use timesheet_client::ApiClient;
 
-/// Exit code used while the binary is a placeholder.
-const NOT_IMPLEMENTED: u8 = 2;
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are not errors; anything else is a usage error (64, not clap's 2,
+        // which means "rows rejected" here).
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            return exit_code(Outcome::Success);
+        }
+        Err(err) => {
+            let _ = err.print();
+            return exit_code(Outcome::Usage);
+        }
+    };
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("importer-svc: invalid configuration: {err}");
+            return exit_code(Outcome::Usage);
+        }
+    };
+    importer_svc::telemetry::init(cli.log_format, &config.log.filter);
+    exit_code(execute(cli.command, &config, build_destination).await)
+}
 
-/// Scheduled machine-to-machine sync of contractors' timesheet entries (not implemented yet).
-///
-/// The importer will obtain a token with the client-credentials grant, read contractors'
-/// entries from the external system, and upload them in batches through the gateway
-/// (POST /v1/timesheets/upload, scope batch:upload).
-///
-/// For now it only explains itself: running it without --help exits with code 2.
-#[derive(Debug, Parser)]
-#[command(name = "importer-svc", version)]
-struct Cli {}
+/// The one place outcomes become exit codes: 0 all good, 2 some rows rejected, 1 failed,
+/// 64 (EX_USAGE) bad configuration or command line.
+fn exit_code(outcome: Outcome) -> ExitCode {
+    ExitCode::from(match outcome {
+        Outcome::Success => 0,
+        Outcome::Failed => 1,
+        Outcome::Rejected => 2,
+        Outcome::Usage => 64,
+    })
+}
 
-fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    eprintln!(
-        "importer-svc: not implemented yet. This will be the scheduled machine-to-machine sync \
-         of contractors' entries through the gateway. See `importer-svc --help`."
-    );
-    ExitCode::from(NOT_IMPLEMENTED)
+/// The API side of a live run: the shared typed client, configured from `[api]` and `[auth]`.
+fn build_destination(config: &Config) -> anyhow::Result<Arc<dyn Destination>> {
+    let (api, auth) = (&config.api, &config.auth);
+    let base_url = api.base_url.clone().context("api.base_url: is required")?;
+    let token_url = auth
+        .token_url
+        .clone()
+        .context("auth.token_url: is required")?;
+    let client_id = auth
+        .client_id
+        .clone()
+        .context("auth.client_id: is required")?;
+    let mut client_auth = timesheet_client::AuthConfig::new(token_url, client_id);
+    client_auth.method = auth.method();
+    client_auth.client_secret = auth.client_secret.clone();
+    client_auth.private_key_file = auth.private_key_file.clone();
+    client_auth.kid = auth.kid.clone();
+    client_auth.audience = auth.audience.clone();
+    client_auth.resource = auth.resource.clone();
+    client_auth.scope = auth.scope.clone();
+    client_auth.cache_file = auth.token_cache_file.clone();
+    let mut client_config = timesheet_client::Config::new(base_url, client_auth);
+    client_config.ca_cert = api.ca_cert.clone();
+    client_config.timeout_ms = u64::try_from(api.timeout.as_millis()).unwrap_or(u64::MAX);
+    client_config.retry = api.retry.clone();
+    let client = ApiClient::new(&client_config).context("building the API client")?;
+    Ok(Arc::new(ApiDestination::new(client)))
 }

@@ -2,7 +2,7 @@
 //! expires mid-run, rate limiting, restarts of the gateway and the service mid-run, a SIGKILLed
 //! importer, and two runs at once.
 
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use devstack::ComponentName;
@@ -17,7 +17,10 @@ const SOURCE: &str = "contractor-tracker";
 /// A run long enough to interfere with: `rows` entries in uploads of 100.
 fn long_run(stack: &TestStack) -> tokio::process::Command {
     let mut command = stack.importer_command(&["run", "--json"]);
-    command.env("IMPORTER__API__BATCH_SIZE", "100");
+    command
+        .env("IMPORTER__API__BATCH_SIZE", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     command
 }
 
@@ -134,7 +137,11 @@ async fn restarts_of_the_gateway_and_the_service_mid_run_are_survived(db: Db) {
     let mut stack = TestStack::start_with(db, |spec| spec.client_rate_limit = 20).await;
     let reader = stack.token(Who::Reader).await;
     inbox::write(&stack.inbox, &inbox::many("s", 3000), &[]);
-    let run = long_run(&stack).spawn().unwrap();
+    // Enough attempts that the jitter's luck cannot outrun two restarts.
+    let run = long_run(&stack)
+        .env("IMPORTER__API__RETRY__MAX_ATTEMPTS", "12")
+        .spawn()
+        .unwrap();
 
     // Act
     wait_mid_run(&stack, &reader, 3000).await;

@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 use timesheet_domain::api::EntryInput;
 use timesheet_domain::{ExternalId, SourceName, WorkDate};
 
+pub mod files;
+pub mod harvest;
+
 /// One entry read from a source and validated: `entry.external_id` is always `Some`, and
 /// `NewEntry::try_from(entry.clone())` succeeds.
 #[derive(Debug, Clone)]

@@ -1,0 +1,228 @@
+//! One run, start to end: lock, read, plan, send, delete, checkpoint, report.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use crate::metrics::Metrics;
+use crate::progress::Progress;
+use crate::report::{Planned, RunOutcome, RunReport};
+use crate::shutdown::StopSignal;
+use crate::source::Source;
+use crate::state::{LockError, LockHolder, RunLock, RunRecord, StateStore};
+use crate::sync::destination::Destination;
+use crate::sync::engine::Engine;
+use crate::sync::plan::{check_deletions, plan};
+use crate::sync::SyncError;
+
+/// How often a run waiting for the lock (`run.lock_timeout`) tries again.
+const LOCK_RETRY: Duration = Duration::from_millis(250);
+
+/// Whether the run may change anything.
+#[derive(Clone)]
+pub enum Mode {
+    /// Read, validate, plan and report; no API call, no state change.
+    DryRun,
+    Live(Arc<dyn Destination>),
+}
+
+/// Tunables of a run (from the configuration).
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Entries per upload, 1..=1000.
+    pub batch_size: usize,
+    /// The deletion safety valve: a run that would delete more than this fraction of the
+    /// entries it imported fails instead. 1.0 disables the valve.
+    pub max_delete_fraction: f64,
+    /// How long to wait for another run's lock; `None`: give up at once.
+    pub lock_timeout: Option<Duration>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            max_delete_fraction: 0.5,
+            lock_timeout: None,
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Clone)]
+pub struct Deps {
+    pub source: Arc<dyn Source>,
+    pub state: Arc<dyn StateStore>,
+    pub mode: Mode,
+    pub settings: RunSettings,
+    /// Asks the run to stop between two batches.
+    pub stop: StopSignal,
+    /// The daemon's metrics; `None` for one-shot runs.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Draw a progress bar (only ever at a terminal).
+    pub progress: bool,
+}
+
+/// Runs once.
+///
+/// Returns the report of a completed run: outcome `success`, or `partial` when rows were
+/// rejected. Fails with [`SyncError`] when the run could not complete; the checkpoint then did
+/// not move, and the failure is logged, recorded in the state (outside dry runs) and counted.
+/// A run refused because another holds the lock does nothing else at all.
+pub async fn run_once(deps: &Deps) -> Result<RunReport, SyncError> {
+    let started = Instant::now();
+    let started_at = crate::state::truncate_to_micros(OffsetDateTime::now_utc());
+    let lock = acquire_lock(deps).await?;
+    let destination = match &deps.mode {
+        Mode::DryRun => None,
+        Mode::Live(destination) => Some(destination.as_ref()),
+    };
+    let counters_before = destination.map(|d| d.counters()).unwrap_or_default();
+    let mut report = RunReport::new(
+        deps.source.name().as_ref(),
+        destination.is_none(),
+        started_at,
+    );
+
+    let result = execute(deps, destination, &mut report).await;
+
+    let counters_after = destination.map(|d| d.counters()).unwrap_or_default();
+    report.retries = counters_after
+        .retries
+        .saturating_sub(counters_before.retries);
+    report.tokens_requested = counters_after
+        .token_requests
+        .saturating_sub(counters_before.token_requests);
+    let result = finish(deps, &mut report, result, started.elapsed()).await;
+    lock.release().await;
+    report.log();
+    if let Some(metrics) = &deps.metrics {
+        let watermark = deps
+            .state
+            .watermark(deps.source.name())
+            .await
+            .ok()
+            .flatten();
+        metrics.observe(&report, watermark);
+    }
+    result.map(|()| report)
+}
+
+async fn acquire_lock(deps: &Deps) -> Result<RunLock, SyncError> {
+    let deadline = deps.settings.lock_timeout.map(|t| Instant::now() + t);
+    loop {
+        match deps.state.try_lock(&LockHolder::current()).await {
+            Ok(lock) => return Ok(lock),
+            Err(LockError::Held(holder)) => {
+                let waiting = deadline.is_some_and(|d| Instant::now() + LOCK_RETRY < d);
+                if !waiting || deps.stop.is_stopped() {
+                    return Err(SyncError::Lock(LockError::Held(holder)));
+                }
+                tokio::time::sleep(LOCK_RETRY).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// Steps 2 to 5: read, plan, send, delete. On success `report.watermark` is the checkpoint
+/// the run reached.
+async fn execute(
+    deps: &Deps,
+    destination: Option<&dyn Destination>,
+    report: &mut RunReport,
+) -> Result<(), SyncError> {
+    let source = deps.source.name();
+    let since = deps.state.watermark(source).await?;
+    let read = deps.source.read(since).await?;
+    report.read = read.records.len() + read.rejections.len();
+    report.watermark = since;
+    for rejection in &read.rejections {
+        report.reject(rejection.into());
+    }
+    let known = deps.state.known_entries(source).await?;
+    let plan = plan(read.records, &read.rejections, &read.coverage, &known);
+    for duplicate in &plan.duplicates {
+        report.reject(duplicate.into());
+    }
+    report.skipped = plan.skipped;
+    report.still_rejected = plan.still_rejected;
+    if destination.is_none() {
+        report.planned = Some(Planned {
+            new: plan.count(crate::sync::plan::Change::New),
+            changed: plan.count(crate::sync::plan::Change::Changed),
+            to_delete: plan.deletes.len(),
+        });
+    }
+    check_deletions(&plan, deps.settings.max_delete_fraction)?;
+    let Some(destination) = destination else {
+        report.watermark = read.watermark.or(since);
+        return Ok(());
+    };
+    let progress = Progress::new(plan.uploads.len() + plan.deletes.len(), deps.progress);
+    let engine = Engine {
+        source,
+        destination,
+        state: deps.state.as_ref(),
+        batch_size: deps.settings.batch_size,
+        stop: &deps.stop,
+        progress: &progress,
+    };
+    let executed = engine.execute(&plan, report).await;
+    progress.finish();
+    executed?;
+    // Only a read whose every record was acknowledged moves the checkpoint.
+    report.watermark = read.watermark.or(since);
+    Ok(())
+}
+
+/// Step 6: sets the outcome and records the run (outside dry runs). A completed run moves the
+/// checkpoint in the same transaction that records it.
+async fn finish(
+    deps: &Deps,
+    report: &mut RunReport,
+    result: Result<(), SyncError>,
+    elapsed: Duration,
+) -> Result<(), SyncError> {
+    let live = matches!(deps.mode, Mode::Live(_));
+    let error = match result {
+        Ok(()) => {
+            report.complete(elapsed);
+            if !live {
+                return Ok(());
+            }
+            let record = run_record(report);
+            let watermark = report.watermark;
+            match deps.state.complete_run(&record, watermark).await {
+                Ok(()) => return Ok(()),
+                Err(err) => SyncError::State(err),
+            }
+        }
+        Err(err) => err,
+    };
+    let outcome = if matches!(error, SyncError::Interrupted) {
+        RunOutcome::Interrupted
+    } else {
+        RunOutcome::Failed
+    };
+    report.fail(outcome, &error, elapsed);
+    if live {
+        if let Err(err) = deps.state.record_run(&run_record(report)).await {
+            tracing::warn!(error = %err, "could not record the failed run in the state");
+        }
+    }
+    Err(error)
+}
+
+fn run_record(report: &RunReport) -> RunRecord {
+    let finished_at = crate::state::truncate_to_micros(OffsetDateTime::now_utc());
+    RunRecord {
+        run_id: report.run_id,
+        source: report.source.clone(),
+        started_at: report.started_at,
+        finished_at,
+        outcome: report.outcome.as_str().to_owned(),
+        summary: report.to_json(),
+    }
+}

@@ -1,0 +1,222 @@
+//! Carrying out a plan: uploads in batches, each acknowledged batch remembered in one state
+//! transaction, then deletions.
+//!
+//! Crash safety comes from the order of things: the API upserts by (source, external id), and
+//! the state is written only after the API acknowledged. A run killed between an upload and its
+//! state write leaves the state behind the API; the next run re-sends those records, the API
+//! answers "unchanged" with the same ids, and the state catches up. No duplicate, no loss.
+
+use timesheet_domain::api::{EntryInput, ItemResult, ItemStatus, UploadResponse};
+use timesheet_domain::SourceName;
+
+use crate::progress::Progress;
+use crate::report::{RejectionReport, RunReport};
+use crate::shutdown::StopSignal;
+use crate::state::{EntryStatus, EntryWrite, KnownEntry, StateStore};
+use crate::sync::destination::{Deleted, Destination};
+use crate::sync::plan::{Plan, PlannedUpload};
+use crate::sync::SyncError;
+
+/// What the engine works with for one run.
+pub(crate) struct Engine<'a> {
+    pub source: &'a SourceName,
+    pub destination: &'a dyn Destination,
+    pub state: &'a dyn StateStore,
+    pub batch_size: usize,
+    pub stop: &'a StopSignal,
+    pub progress: &'a Progress,
+}
+
+impl Engine<'_> {
+    /// Sends the plan's uploads, then its deletions. Stops with [`SyncError::Interrupted`]
+    /// between two steps when a stop is asked for.
+    pub async fn execute(&self, plan: &Plan, report: &mut RunReport) -> Result<(), SyncError> {
+        self.progress.set_message("uploading");
+        for batch in plan.uploads.chunks(self.batch_size.max(1)) {
+            self.check_stop()?;
+            self.upload_batch(batch, report).await?;
+            self.progress.advance(batch.len());
+        }
+        self.progress.set_message("deleting");
+        for delete in &plan.deletes {
+            self.check_stop()?;
+            match self.destination.delete(delete.entry_id).await? {
+                Deleted::Now => report.deleted += 1,
+                // Someone deleted it in the API already: the goal is reached, count nothing.
+                Deleted::AlreadyGone => {}
+            }
+            self.state
+                .forget_entries(self.source, std::slice::from_ref(&delete.external_id))
+                .await?;
+            self.progress.advance(1);
+        }
+        if !plan.forget.is_empty() {
+            self.state.forget_entries(self.source, &plan.forget).await?;
+        }
+        Ok(())
+    }
+
+    fn check_stop(&self) -> Result<(), SyncError> {
+        if self.stop.is_stopped() {
+            return Err(SyncError::Interrupted);
+        }
+        Ok(())
+    }
+
+    async fn upload_batch(
+        &self,
+        batch: &[PlannedUpload],
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let entries: Vec<EntryInput> = batch.iter().map(|u| u.record.entry.clone()).collect();
+        let response = self.destination.upload(self.source, &entries).await?;
+        let results = results_in_input_order(response, batch.len())?;
+        let mut rows = Vec::with_capacity(batch.len());
+        for (planned, result) in batch.iter().zip(results) {
+            rows.push(self.remember(planned, result, report)?);
+        }
+        self.state.save_entries(self.source, &rows).await?;
+        Ok(())
+    }
+
+    /// Counts one item's result and builds the state row that remembers it.
+    fn remember(
+        &self,
+        planned: &PlannedUpload,
+        result: ItemResult,
+        report: &mut RunReport,
+    ) -> Result<EntryWrite, SyncError> {
+        let record = &planned.record;
+        let status = match result.status {
+            ItemStatus::Created => {
+                report.created += 1;
+                EntryStatus::Imported
+            }
+            ItemStatus::Updated => {
+                report.updated += 1;
+                EntryStatus::Imported
+            }
+            ItemStatus::Unchanged => {
+                report.unchanged += 1;
+                EntryStatus::Imported
+            }
+            ItemStatus::Rejected => {
+                let problem = result.problem.as_ref();
+                report.reject(RejectionReport {
+                    location: record.location.clone(),
+                    external_id: Some(record.external_id.to_string()),
+                    field: problem
+                        .and_then(|p| p.errors.first())
+                        .and_then(|e| field_from_pointer(&e.pointer)),
+                    message: problem
+                        .map(|p| p.detail.clone().unwrap_or_else(|| p.title.clone()))
+                        .unwrap_or_else(|| "rejected by the API".to_owned()),
+                });
+                EntryStatus::Rejected
+            }
+        };
+        let entry_id = match (status, result.id) {
+            (_, Some(id)) => Some(id),
+            // A rejected edit leaves the entry the API already holds.
+            (EntryStatus::Rejected, None) => planned.entry_id,
+            (EntryStatus::Imported, None) => {
+                return Err(SyncError::Protocol(format!(
+                    "no entry id for accepted item {}",
+                    record.external_id
+                )))
+            }
+        };
+        Ok(EntryWrite {
+            external_id: record.external_id.clone(),
+            known: KnownEntry {
+                entry_id,
+                digest: planned.digest.clone(),
+                work_date: record.entry.date,
+                status,
+            },
+        })
+    }
+}
+
+/// The response's results ordered by their `index`, one per item sent.
+fn results_in_input_order(
+    response: UploadResponse,
+    sent: usize,
+) -> Result<Vec<ItemResult>, SyncError> {
+    if response.results.len() != sent {
+        return Err(SyncError::Protocol(format!(
+            "{} results for {sent} entries",
+            response.results.len()
+        )));
+    }
+    let mut slots: Vec<Option<ItemResult>> = vec![None; sent];
+    for result in response.results {
+        let index = result.index;
+        match slots.get_mut(index) {
+            Some(slot @ None) => *slot = Some(result),
+            _ => {
+                return Err(SyncError::Protocol(format!(
+                    "result index {index} is out of range or repeated"
+                )))
+            }
+        }
+    }
+    // Every slot is filled: as many distinct in-range indexes as items.
+    Ok(slots.into_iter().flatten().collect())
+}
+
+/// `/entries/3/worker/email` → `worker/email`: the field within the item.
+fn field_from_pointer(pointer: &str) -> Option<String> {
+    let parts: Vec<&str> = pointer.split('/').filter(|p| !p.is_empty()).collect();
+    let field = match parts.as_slice() {
+        ["entries", index, rest @ ..] if index.chars().all(|c| c.is_ascii_digit()) => rest,
+        all => all,
+    };
+    (!field.is_empty()).then(|| field.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(index: usize) -> ItemResult {
+        ItemResult {
+            index,
+            external_id: None,
+            status: ItemStatus::Created,
+            id: None,
+            version: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn results_are_put_back_in_input_order() {
+        let response = UploadResponse::from_results(vec![result(1), result(0), result(2)]);
+        let ordered = results_in_input_order(response, 3).unwrap();
+        let indexes: Vec<_> = ordered.iter().map(|r| r.index).collect();
+        assert_eq!(indexes, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn missing_or_repeated_results_are_a_protocol_error() {
+        let short = UploadResponse::from_results(vec![result(0)]);
+        assert!(results_in_input_order(short, 2).is_err());
+        let repeated = UploadResponse::from_results(vec![result(0), result(0)]);
+        assert!(results_in_input_order(repeated, 2).is_err());
+    }
+
+    #[test]
+    fn pointers_become_fields_within_the_item() {
+        assert_eq!(
+            field_from_pointer("/entries/3/minutes").as_deref(),
+            Some("minutes")
+        );
+        assert_eq!(
+            field_from_pointer("/entries/0/worker/email").as_deref(),
+            Some("worker/email")
+        );
+        assert_eq!(field_from_pointer("/entries/3"), None);
+        assert_eq!(field_from_pointer("/date").as_deref(), Some("date"));
+    }
+}
