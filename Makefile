@@ -15,7 +15,7 @@ endif
 
 banner = @printf '\n==> %s\n' $(1) >&2
 
-.PHONY: deps build up fmt-check lint ops-check test bench-ingest bench-gateway clean-devstack
+.PHONY: deps build up fmt-check lint ops-check test bench-ingest bench-gateway bench-import clean-devstack
 
 deps:
 	$(call banner,'deps: installing missing build and test dependencies')
@@ -57,6 +57,9 @@ bench-ingest:
 
 bench-gateway:
 	bench/gateway
+
+bench-import:
+	bench/import
 
 clean-devstack:
 	rm -rf .devstack

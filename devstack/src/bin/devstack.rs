@@ -32,6 +32,12 @@ enum Command {
         /// Log format of every component (their logs are in <dir>/logs/).
         #[arg(long, default_value = "pretty")]
         log_format: String,
+        /// The directory the importer reads (default: the repository's sample data).
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        /// Do not start the importer daemon (benchmarks run the importer themselves).
+        #[arg(long)]
+        no_importer: bool,
     },
 }
 
@@ -42,6 +48,8 @@ async fn main() -> ExitCode {
         database_url,
         importer_schedule,
         log_format,
+        inbox,
+        no_importer,
     } = Cli::parse().command;
     let Some(bin_dir) = bin_dir_of_current_exe() else {
         eprintln!("devstack: cannot tell where the workspace's binaries are");
@@ -49,9 +57,16 @@ async fn main() -> ExitCode {
     };
     let mut spec = StackSpec::new(dir, ".", bin_dir);
     spec.database = database_url.map_or(Database::Sqlite, Database::Postgres);
-    spec.importer = ImporterMode::Daemon {
-        schedule: importer_schedule,
+    spec.importer = if no_importer {
+        ImporterMode::Off
+    } else {
+        ImporterMode::Daemon {
+            schedule: importer_schedule,
+        }
     };
+    if let Some(inbox) = inbox {
+        spec.importer_inbox = inbox;
+    }
     spec.log_format = log_format;
     let stack = match Stack::start(spec).await {
         Ok(stack) => stack,
@@ -82,7 +97,7 @@ The stack is up. Everything listens on 127.0.0.1; logs are in {dir}/logs/.
   metrics         {metrics}
   settings        {dir}/stack.env   (set -a; . {dir}/stack.env; set +a)
 
-The importer syncs {inbox} every 30 s. List the imported entries with a reader token:
+The importer syncs {inbox} on its schedule. List the imported entries with a reader token:
 
 curl -s --cacert {ca} -H "Authorization: Bearer $(curl -s {token_url} -d grant_type=client_credentials -d client_id={id} -d client_secret={secret} --data-urlencode audience={audience} | jq -r .access_token)" "{gateway}/v1/timesheets/entries?limit=5" | jq .
 
