@@ -253,3 +253,63 @@ async fn a_hundred_scheduled_runs_within_a_token_lifetime_ask_for_one_token(db: 
     stack.finish().await;
 }
 e2e_test!(a_hundred_scheduled_runs_within_a_token_lifetime_ask_for_one_token);
+
+/// The daemon keeps its token in memory between runs: a hundred scheduled runs, each sending a
+/// change, cost one token. The store does not matter here, so this runs once, on SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_daemon_runs_within_a_token_lifetime_ask_for_one_token() {
+    // Arrange: the daemon fires every second; the source changes twice as often.
+    let mut rows = inbox::many("d", 10);
+    let stack = TestStack::start_with(Db::Sqlite, |spec| {
+        spec.importer = devstack::ImporterMode::Daemon {
+            schedule: "* * * * * *".to_owned(),
+        };
+    })
+    .await;
+    inbox::write(&stack.inbox, &rows, &[]);
+    let metrics_url = stack.env("IMPORTER_METRICS_URL");
+
+    // Act
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    let mut change = 0u32;
+    let successes = loop {
+        change += 1;
+        rows[0].minutes = 30 + change % 600;
+        inbox::write(&stack.inbox, &rows, &[]);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let text = stack
+            .http
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let runs = sample(&text, r#"importer_runs_total{outcome="success"}"#);
+        if runs >= 100.0 || std::time::Instant::now() > deadline {
+            break (runs, text);
+        }
+    };
+
+    // Assert
+    let (runs, text) = successes;
+    assert!(runs >= 100.0, "only {runs} successful runs: {text}");
+    assert_eq!(
+        sample(&text, "importer_token_requests_total"),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        sample(&text, r#"importer_entries_total{outcome="updated"}"#) >= 50.0,
+        "runs sent changes: {text}"
+    );
+    assert_eq!(stack.tokens_issued(Who::Importer).await, 1);
+    stack.finish().await;
+}
+
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}

@@ -77,10 +77,15 @@ fn time_day(days: usize) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Replaces the inbox's content with one CSV file holding `rows` (and `extra` raw lines).
+/// Replaces the inbox's content with one CSV file holding `rows` (and `extra` raw lines). The
+/// file is renamed into place, so an importer reading at the same moment sees the old or the
+/// new file, never half of one.
 pub fn write(inbox: &Path, rows: &[Row], extra: &[&str]) {
     for entry in std::fs::read_dir(inbox).expect("the inbox") {
-        std::fs::remove_file(entry.expect("an entry").path()).expect("emptying the inbox");
+        let path = entry.expect("an entry").path();
+        if path.file_name().is_some_and(|n| n != "entries.csv") {
+            std::fs::remove_file(path).expect("emptying the inbox");
+        }
     }
     let mut text = format!("{HEADER}\n");
     for row in rows {
@@ -89,7 +94,9 @@ pub fn write(inbox: &Path, rows: &[Row], extra: &[&str]) {
     for line in extra {
         writeln!(text, "{line}").expect("writing to a string");
     }
-    std::fs::write(inbox.join("entries.csv"), text).expect("writing the inbox");
+    let partial = inbox.join(".entries.csv.partial");
+    std::fs::write(&partial, text).expect("writing the inbox");
+    std::fs::rename(&partial, inbox.join("entries.csv")).expect("renaming into the inbox");
 }
 
 #[cfg(test)]
