@@ -11,5 +11,7 @@ mod auth;
 mod importer;
 mod importer_faults;
 mod inbox;
+mod prometheus;
 mod rotation;
+mod stack_env;
 mod tenancy;
