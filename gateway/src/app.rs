@@ -37,7 +37,12 @@ pub enum StartError {
 
 /// Loads and checks everything `gateway run` needs, primes the keys, and builds the server.
 pub fn build_server(config_path: &Path) -> Result<Server, StartError> {
-    let config = GatewayConfig::load(config_path)?;
+    build_server_with(GatewayConfig::load(config_path)?, config_path)
+}
+
+/// [`build_server`] from a configuration already loaded from `config_path` (which SIGHUP
+/// re-reads), so `main` can set up logs and traces from it before anything else happens.
+pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Server, StartError> {
     let signer = load_signer(&config)?;
     let certs = SniCertificates::from_config(&config)?;
     for host in certs.hostnames() {

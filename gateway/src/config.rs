@@ -24,10 +24,12 @@ use crate::tenant::TenantRegistry;
 
 pub mod proxy;
 mod raw;
+mod telemetry;
 
 pub use proxy::{
     AdminConfig, AssertionConfig, CertPaths, ProxySettings, ServerConfig, UpstreamConfig,
 };
+pub use telemetry::TracingConfig;
 
 pub(crate) use raw::check_url;
 use raw::RawConfig;
@@ -98,6 +100,8 @@ pub struct GatewayConfig {
     pub tenants: TenantRegistry,
     pub routes: RouteTable,
     pub proxy: ProxySettings,
+    /// `[telemetry]`: span export (read at start only).
+    pub telemetry: TracingConfig,
 }
 
 /// `[jwks]`: how keys are fetched and how long they may be served.

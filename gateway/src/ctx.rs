@@ -1,7 +1,8 @@
 //! [`RequestCtx`]: what one request's hooks share, from `request_filter` to `logging`.
 //!
 //! It holds the configuration snapshot the request started with (so a SIGHUP reload mid-request
-//! never mixes two configurations), the gateway's request id, and what admission decided.
+//! never mixes two configurations), the gateway's request id, what admission decided, and the
+//! request's spans (hooks are separate calls, so the spans are kept here, not in a call tree).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,12 @@ pub struct RequestCtx {
     /// A rate limit refused the request.
     pub limited: bool,
     pub upstream_started: Option<Instant>,
+    /// The server span of this request (disabled until `request_filter` makes it, and when
+    /// tracing and logging are off).
+    pub span: tracing::Span,
+    /// The client span of the proxied call, from `upstream_peer` until the upstream's response
+    /// ends.
+    pub upstream_span: tracing::Span,
 }
 
 impl RequestCtx {
@@ -42,6 +49,8 @@ impl RequestCtx {
             synthetic_status: None,
             limited: false,
             upstream_started: None,
+            span: tracing::Span::none(),
+            upstream_span: tracing::Span::none(),
         }
     }
 

@@ -37,7 +37,8 @@ pub fn strip_client_headers(req: &mut RequestHeader, strip: &[String]) {
 /// Rewrites the upstream request's headers: `Host` from `:authority` when the client spoke
 /// HTTP/2, client identity headers stripped, then the gateway's `x-request-id`, `traceparent`
 /// (the client's if valid) and `x-forwarded-proto`/`x-forwarded-for`. The assertion is added by
-/// the caller, which holds the signing key.
+/// the caller, which holds the signing key; with tracing on, the caller also replaces this
+/// `traceparent` with its own upstream span's (`telemetry::propagate`).
 pub fn rewrite(
     req: &mut RequestHeader,
     strip: &[String],

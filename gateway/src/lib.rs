@@ -7,7 +7,7 @@
 //! implementation ([`proxy`], with per-request state in [`ctx`]), admission decisions
 //! ([`admission`]), header rewriting ([`forward`]), TLS with SNI ([`tls`]), the admin listener
 //! ([`admin`]), metrics ([`metrics`]), background services ([`background`]), the reloadable
-//! runtime ([`state`]) and start-up ([`app`]).
+//! runtime ([`state`]), start-up ([`app`]) and logs and traces ([`telemetry`]).
 //!
 //! Every decision is a plain type or function tested without a server, so each proxy hook stays
 //! a few lines.
@@ -30,6 +30,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod respond;
 pub mod state;
+pub mod telemetry;
 pub mod tenant;
 pub mod tls;
 

@@ -14,8 +14,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use gateway::app::{build_server, StartError};
+use gateway::app::{build_server_with, StartError};
 use gateway::config::{ConfigError, GatewayConfig};
+use pingora::server::RunArgs;
 
 /// EX_USAGE: the configuration is unusable.
 const EX_USAGE: u8 = 64;
@@ -74,11 +75,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: &Path) -> ExitCode {
-    init_tracing();
-    match build_server(config) {
-        Ok(server) => server.run_forever(),
-        Err(StartError::Config(err)) => usage_error(config, err),
+fn run(config_path: &Path) -> ExitCode {
+    let config = match GatewayConfig::load(config_path) {
+        Ok(config) => config,
+        Err(err) => return usage_error(config_path, err),
+    };
+    // Held until the server has stopped: dropping it exports the spans of the last requests.
+    let telemetry = match gateway::telemetry::init(&config) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("gateway: telemetry: {err}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    match build_server_with(config, config_path) {
+        Ok(server) => {
+            // `run` returns after a graceful (SIGTERM) or fast (SIGINT) shutdown, where
+            // `run_forever` would exit the process before the last spans leave.
+            server.run(RunArgs::default());
+            tracing::info!("gateway stopped");
+            drop(telemetry);
+            ExitCode::SUCCESS
+        }
+        Err(StartError::Config(err)) => usage_error(config_path, err),
         Err(err) => {
             tracing::error!(error = %err, "gateway cannot start");
             eprintln!("gateway: {err}");
@@ -119,15 +138,4 @@ fn dev_cert(out: &Path, hosts: &[String]) -> anyhow::Result<()> {
         .with_context(|| format!("writing development certificates to {}", out.display()))?;
     println!("{}: ca.crt, server.crt, server.key", out.display());
     Ok(())
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // JSON lines: the access log (target "access") and operational logs share one stream.
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .init();
 }

@@ -14,6 +14,7 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, OrErr, Result};
 use timesheet_domain::Principal;
+use tracing::Instrument as _;
 
 use crate::access_log::AccessRecord;
 use crate::admission::{admit, Admitted, AuthorizationHeader, Refusal, RequestFacts};
@@ -24,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::respond::{self, SyntheticResponse};
 use crate::state::SharedRuntime;
+use crate::telemetry;
 
 /// The proxy. One instance serves every worker thread.
 #[derive(Debug)]
@@ -46,13 +48,18 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let rt = self.runtime.load();
         let req = session.req_header();
+        // Looked up ahead of admission only to name the span; admission decides.
+        let listed = rt.config.routes.find(req.method.as_str(), req.uri.path());
+        ctx.span = telemetry::request_span(req, &ctx.request_id, listed.map(|r| r.label()));
         let facts = RequestFacts {
             method: req.method.as_str(),
             path: req.uri.path(),
             host: request_host(req),
             authorization: authorization(req),
         };
-        let outcome = admit(&rt, &self.limiter, &facts).await;
+        let outcome = admit(&rt, &self.limiter, &facts)
+            .instrument(ctx.span.clone())
+            .await;
         ctx.runtime = Some(rt);
         match outcome {
             Ok(Admitted { route, principal }) => {
@@ -79,6 +86,7 @@ impl ProxyHttp for Gateway {
         peer.options.read_timeout = Some(self.upstream.read_timeout);
         peer.options.write_timeout = Some(self.upstream.write_timeout);
         ctx.upstream_started = Some(std::time::Instant::now());
+        ctx.upstream_span = telemetry::upstream_span(&ctx.span, &self.upstream);
         Ok(Box::new(peer))
     }
 
@@ -98,10 +106,21 @@ impl ProxyHttp for Gateway {
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
         forward::rewrite(upstream, strip, &ctx.request_id, client_ip)?;
+        telemetry::propagate(upstream, &ctx.upstream_span)?;
         if let Some(principal) = &ctx.principal {
             let assertion = self.assertion(principal, upstream, &ctx.request_id)?;
             upstream.insert_header(identity_assertion::HEADER, assertion)?;
         }
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        telemetry::record_status(&ctx.upstream_span, response.status.as_u16());
         Ok(())
     }
 
@@ -123,6 +142,7 @@ impl ProxyHttp for Gateway {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
+        telemetry::record_failure(&ctx.upstream_span);
         let Some(response) = failure_response(e) else {
             return FailToProxy {
                 error_code: 0,
@@ -159,7 +179,15 @@ impl ProxyHttp for Gateway {
             error: e.map(|e| e.etype().as_str().to_owned()),
         };
         self.record_metrics(&record, ctx);
-        record.emit();
+        telemetry::record_status(&ctx.span, status);
+        if let Some(tenant) = record.tenant {
+            ctx.span.record("tenant", tenant);
+        }
+        // Inside the request span, so the access line carries the trace id. Then both spans
+        // end (the upstream one first), rather than whenever Pingora drops the context.
+        ctx.span.in_scope(|| record.emit());
+        ctx.upstream_span = tracing::Span::none();
+        ctx.span = tracing::Span::none();
     }
 }
 

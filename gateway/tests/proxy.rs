@@ -14,3 +14,5 @@ mod acceptance;
 mod lifecycle;
 #[path = "proxy/requests.rs"]
 mod requests;
+#[path = "proxy/trace.rs"]
+mod trace;

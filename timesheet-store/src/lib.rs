@@ -17,6 +17,7 @@ mod error;
 mod model;
 mod postgres;
 mod sqlite;
+mod statement;
 mod stored;
 mod tx_delegation;
 

@@ -8,7 +8,11 @@ macro_rules! delegate_store_tx {
         #[async_trait::async_trait]
         impl $crate::StoreTx for $ty {
             async fn commit(self: Box<Self>) -> Result<(), $crate::StoreError> {
-                self.tx.commit().await.map_err(map_err)
+                self.tx
+                    .commit()
+                    .in_span(statement("COMMIT", ""))
+                    .await
+                    .map_err(map_err)
             }
 
             async fn upsert_workers(

@@ -19,6 +19,8 @@ mod entries;
 mod idempotency;
 #[path = "store/listing.rs"]
 mod listing;
+#[path = "store/statements.rs"]
+mod statements;
 #[path = "store/tenancy.rs"]
 mod tenancy;
 #[path = "store/transactions.rs"]

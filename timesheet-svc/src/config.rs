@@ -28,6 +28,7 @@ pub struct Config {
     /// Entry dates must lie within this many days of today.
     pub date_window: DateWindow,
     pub log: LogConfig,
+    pub telemetry: TracingConfig,
     /// A request that takes longer is answered 503 and its transaction rolled back.
     pub request_timeout_secs: u64,
     /// An Idempotency-Key still in flight after this long is considered abandoned.
@@ -57,21 +58,25 @@ pub struct AssertionConfig {
     pub leeway_secs: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// One JSON object per line, for log collectors.
-    #[default]
-    Json,
-    /// Human-readable, for a terminal.
-    Pretty,
-}
+pub use service_telemetry::LogFormat;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogConfig {
     pub format: LogFormat,
     /// An `EnvFilter` directive (`info`, `timesheet_svc=debug,sqlx=warn`); `RUST_LOG` wins.
     pub filter: String,
+}
+
+/// `[telemetry]`: span export. Off unless an endpoint is set here
+/// (`TIMESHEET__TELEMETRY__OTLP_ENDPOINT`) or in `OTEL_EXPORTER_OTLP_ENDPOINT`, which wins, as
+/// `OTEL_TRACES_SAMPLER_ARG` does over `sampling_ratio`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TracingConfig {
+    /// OTLP/HTTP base URL of a collector, such as `http://127.0.0.1:4318`.
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces recorded (`0.0..=1.0`); requests that arrive with a `traceparent`
+    /// follow the caller's decision.
+    pub sampling_ratio: f64,
 }
 
 /// Defaults, as a serializable tree so that the file and the environment override any key.
@@ -83,6 +88,7 @@ struct Defaults {
     assertion: AssertionConfig,
     date_window: DateWindow,
     log: LogConfig,
+    telemetry: TracingConfig,
     request_timeout_secs: u64,
     idempotency_stale_secs: u64,
     shutdown_timeout_secs: u64,
@@ -106,6 +112,10 @@ fn defaults() -> Defaults {
         log: LogConfig {
             format: LogFormat::Json,
             filter: "info".to_owned(),
+        },
+        telemetry: TracingConfig {
+            otlp_endpoint: None,
+            sampling_ratio: 1.0,
         },
         request_timeout_secs: 30,
         idempotency_stale_secs: 60,
@@ -153,6 +163,7 @@ impl Config {
             },
             date_window: d.date_window,
             log: d.log,
+            telemetry: d.telemetry,
             request_timeout_secs: d.request_timeout_secs,
             idempotency_stale_secs: d.idempotency_stale_secs,
             shutdown_timeout_secs: 5,
@@ -179,7 +190,22 @@ impl Config {
         if self.request_timeout_secs == 0 {
             anyhow::bail!("request_timeout_secs: must be at least 1");
         }
+        // Its keys are `sampling_ratio` and `otlp_endpoint`, in `[telemetry]` here.
+        self.telemetry()
+            .validate()
+            .map_err(|err| anyhow::anyhow!("telemetry.{err}"))?;
         Ok(())
+    }
+
+    /// Logs and traces as `service-telemetry` takes them: `[log]` and `[telemetry]` together.
+    pub fn telemetry(&self) -> service_telemetry::TelemetryConfig {
+        service_telemetry::TelemetryConfig {
+            service_name: crate::telemetry::SERVICE_NAME.to_owned(),
+            log_format: self.log.format,
+            filter: self.log.filter.clone(),
+            otlp_endpoint: self.telemetry.otlp_endpoint.clone(),
+            sampling_ratio: self.telemetry.sampling_ratio,
+        }
     }
 
     /// The gateway's public keys: inline ones, then those read from files.
@@ -273,6 +299,36 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("listen_addr"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tracing_is_off_by_default_and_configured_under_telemetry() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TIMESHEET__ASSERTION__PUBLIC_KEY_FILES", "a.pem");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(!config.telemetry().is_tracing());
+            jail.set_env(
+                "TIMESHEET__TELEMETRY__OTLP_ENDPOINT",
+                "http://127.0.0.1:4318",
+            );
+            jail.set_env("TIMESHEET__TELEMETRY__SAMPLING_RATIO", "0.5");
+            jail.set_env("TIMESHEET__LOG__FORMAT", "pretty");
+            let telemetry = Config::load(None).map_err(|e| e.to_string())?.telemetry();
+            assert_eq!(telemetry.service_name, "timesheet-svc");
+            assert_eq!(
+                telemetry.otlp_endpoint.as_deref(),
+                Some("http://127.0.0.1:4318")
+            );
+            assert_eq!(telemetry.sampling_ratio, 0.5);
+            assert_eq!(telemetry.log_format, LogFormat::Pretty);
+            jail.set_env("TIMESHEET__TELEMETRY__SAMPLING_RATIO", "2");
+            let err = Config::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("telemetry.sampling_ratio:"), "{err}");
             Ok(())
         });
     }

@@ -48,7 +48,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    telemetry::init(&config.log);
+    // Held to the end of `main`: dropping it exports the spans of the last requests, after
+    // the server has drained on SIGTERM.
+    let _telemetry = match telemetry::init(&config) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("timesheet-svc: invalid telemetry configuration: {err}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => timesheet_svc::startup::migrate(&config).await,

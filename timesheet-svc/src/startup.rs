@@ -26,6 +26,7 @@ use crate::error::{problem_response, PROBLEM_JSON};
 use crate::metrics::{metrics_endpoint, track_requests, Metrics};
 use crate::routes;
 use crate::state::AppState;
+use crate::telemetry;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -119,7 +120,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// The whole HTTP surface with its layers. Public so tests can drive it without a socket.
 ///
 /// Layers, outermost first: a request id is set (or kept from the gateway) and echoed; a span
-/// per request records it; panics become 500 problems; every error response without a body
+/// per request records it (continuing the gateway's trace, see `telemetry`); panics become 500 problems; every error response without a body
 /// becomes a problem; slow requests are cut at the timeout; bodies are bounded; each request is
 /// counted and timed by its route template (innermost, where axum knows the matched route).
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
@@ -144,20 +145,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             problem_response(Problem::new(ProblemType::Internal))
         }))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let id = request
-                    .headers()
-                    .get(REQUEST_ID_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    request_id = %id,
-                    tenant = tracing::field::Empty,
-                )
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(telemetry::record_response),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

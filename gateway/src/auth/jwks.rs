@@ -234,7 +234,19 @@ impl JwksCache {
             .filter(|set| set.fetched_at.elapsed() <= self.config.max_stale)
     }
 
-    /// Fetches and stores a tenant's keys; the caller holds the tenant's gate.
+    /// Fetches and stores a tenant's keys; the caller holds the tenant's gate. Runs in a
+    /// `jwks.fetch` span (a child of `jwt.verify` when a request's unknown `kid` caused it, a
+    /// trace of its own for priming and background refreshes).
+    #[tracing::instrument(
+        name = "jwks.fetch",
+        skip_all,
+        fields(
+            otel.kind = "client",
+            tenant = %keys.id,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     async fn fetch_and_store(
         &self,
         keys: &TenantKeys,
@@ -259,6 +271,9 @@ impl JwksCache {
             }
             Err(err) => {
                 keys.counters.fetch_errors.fetch_add(1, Ordering::Relaxed);
+                let span = tracing::Span::current();
+                span.record("error.type", err.kind());
+                span.record("otel.status_code", "ERROR");
                 let serving = self.usable(&keys.id).await.is_some();
                 tracing::warn!(
                     tenant = %keys.id,

@@ -73,7 +73,40 @@ impl Authenticator {
     }
 
     /// [`Authenticator::authenticate`] at a given Unix time (tests, replays).
+    ///
+    /// Runs in a `jwt.verify` span recording whether the verified-token cache answered, the
+    /// tenant, and the failure reason (never the token).
+    #[tracing::instrument(
+        name = "jwt.verify",
+        skip_all,
+        fields(
+            auth.cache_hit = false,
+            tenant = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    )]
     pub async fn authenticate_at(
+        &self,
+        host: Option<&str>,
+        authorization: Option<&str>,
+        now: i64,
+    ) -> Result<Principal, AuthError> {
+        let result = self.check(host, authorization, now).await;
+        let span = tracing::Span::current();
+        match &result {
+            Ok(principal) => {
+                span.record("tenant", principal.tenant.as_ref());
+            }
+            Err(err) => {
+                span.record("error.type", err.reason());
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        result
+    }
+
+    async fn check(
         &self,
         host: Option<&str>,
         authorization: Option<&str>,
@@ -87,6 +120,7 @@ impl Authenticator {
         let key = CacheKey::new(host, token);
         if let Some(principal) = self.cache.get(&key, now).await {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            tracing::Span::current().record("auth.cache_hit", true);
             return Ok(principal);
         }
         self.cache

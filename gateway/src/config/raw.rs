@@ -42,6 +42,8 @@ pub(super) struct RawConfig {
     admin: RawAdmin,
     #[serde(default = "default_strip_headers")]
     strip_headers: Vec<String>,
+    #[serde(default)]
+    telemetry: super::telemetry::RawTelemetry,
 }
 
 fn default_realm() -> String {
@@ -180,6 +182,7 @@ impl RawConfig {
             strip_headers: self.strip_headers,
         }
         .validate(&mut issues);
+        let telemetry = self.telemetry.validate(&mut issues);
         let routes = match RouteTable::from_raw(self.routes) {
             Ok(table) => Some(table),
             Err(more) => {
@@ -195,6 +198,7 @@ impl RawConfig {
                 tenants,
                 routes,
                 proxy,
+                telemetry,
             }),
             _ => Err(issues),
         }

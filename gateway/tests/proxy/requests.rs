@@ -212,11 +212,13 @@ async fn client_sent_identity_headers_never_reach_the_upstream() {
         .lines()
         .find(|l| l.contains(rid))
         .expect("an access-log line");
+    // The services' one log shape (service-telemetry): the event's fields at the top level.
     let entry: Value = serde_json::from_str(line).unwrap();
-    assert_eq!(entry["fields"]["path"], "/v1/timesheets/entries");
-    assert_eq!(entry["fields"]["tenant"], "exampleco");
-    assert_eq!(entry["fields"]["client_id"], "importer");
-    assert_eq!(entry["fields"]["status"], 200);
+    assert_eq!(entry["target"], "access");
+    assert_eq!(entry["path"], "/v1/timesheets/entries");
+    assert_eq!(entry["tenant"], "exampleco");
+    assert_eq!(entry["client_id"], "importer");
+    assert_eq!(entry["status"], 200);
     assert!(!log.contains(&token[..40]));
     assert!(!log.contains(&assertion));
 

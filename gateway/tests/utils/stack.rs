@@ -52,11 +52,17 @@ impl Drop for GatewayProcess {
 
 impl GatewayProcess {
     pub fn spawn(config: &Path, log: PathBuf) -> Self {
+        Self::spawn_with_env(config, log, &[])
+    }
+
+    /// [`GatewayProcess::spawn`] with extra environment variables.
+    pub fn spawn_with_env(config: &Path, log: PathBuf, env: &[(&str, String)]) -> Self {
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
             .args(["run", "--config"])
             .arg(config)
             .env("GATEWAY_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -115,6 +121,10 @@ pub struct StackOptions {
     /// it is served at hosts of no tenant, such as 127.0.0.1), keys from the third JWKS server
     /// (`key_c`).
     pub org_tenant: bool,
+    /// `[telemetry] otlp_endpoint`: tracing on, spans to this collector.
+    pub otlp_endpoint: Option<String>,
+    /// Extra environment variables of the gateway process.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Stack {
@@ -167,10 +177,15 @@ impl Stack {
             jwks_settings: options.jwks_settings,
             org_tenant: options.org_tenant,
             extra_routes: "",
+            otlp_endpoint: options.otlp_endpoint.as_deref(),
         });
         let config_path = dir.path().join("gateway.toml");
         std::fs::write(&config_path, text).unwrap();
-        let gateway = GatewayProcess::spawn(&config_path, dir.path().join("gateway.log"));
+        let gateway = GatewayProcess::spawn_with_env(
+            &config_path,
+            dir.path().join("gateway.log"),
+            &options.env,
+        );
         let stack = Self {
             config_path,
             ca_pem: ca.cert_pem.clone(),
@@ -282,6 +297,7 @@ struct ConfigParts<'a> {
     jwks_settings: &'a str,
     org_tenant: bool,
     extra_routes: &'a str,
+    otlp_endpoint: Option<&'a str>,
 }
 
 fn config_text(p: &ConfigParts<'_>) -> String {
@@ -302,6 +318,10 @@ org_id = "{ORG_ID}"
     } else {
         String::new()
     };
+    let telemetry = p
+        .otlp_endpoint
+        .map(|endpoint| format!("[telemetry]\notlp_endpoint = \"{endpoint}\"\n"))
+        .unwrap_or_default();
     format!(
         r#"
 [server]
@@ -325,7 +345,7 @@ ttl_secs = 30
 
 [admin]
 listen = "{admin}"
-
+{telemetry}
 [jwks]
 fetch_timeout_ms = {JWKS_FETCH_TIMEOUT_MS}
 {jwks_settings}

@@ -11,7 +11,8 @@ use timesheet_domain::{
 use uuid::Uuid;
 
 use super::codec;
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::{self, ENTRY_COLUMNS, ENTRY_FROM};
 use crate::{EntryWrite, StoreError, WriteKind};
 
@@ -26,6 +27,7 @@ pub(super) async fn entry(
         .bind(tenant.as_ref())
         .bind(id.as_uuid())
         .fetch_optional(&mut *conn)
+        .in_span(statement("SELECT", "time_entry"))
         .await
         .map_err(map_err)?;
     row.map(|row| codec::entry_row(&row)?.into_entry(tenant))
@@ -59,6 +61,7 @@ pub(super) async fn by_external_id(
     .bind(source.as_ref())
     .bind(&ids)
     .fetch_all(&mut *conn)
+    .in_span(statement("SELECT", "time_entry"))
     .await
     .map_err(map_err)?;
     rows.iter()
@@ -94,6 +97,7 @@ pub(super) async fn day_totals(
     .bind(&workers)
     .bind(&dates)
     .fetch_all(&mut *conn)
+    .in_span(statement("SELECT", "time_entry"))
     .await
     .map_err(map_err)?;
     let mut totals = HashMap::with_capacity(rows.len());
@@ -184,6 +188,7 @@ pub(super) async fn write_entries(
         .bind(&inserts.external_id)
         .bind(&inserts.version)
         .execute(&mut *conn)
+        .in_span(statement("INSERT", "time_entry"))
         .await
         .map_err(map_err)?;
     }
@@ -217,6 +222,7 @@ pub(super) async fn write_entries(
         .bind(&updates.version)
         .bind(&updates.revive)
         .execute(&mut *conn)
+        .in_span(statement("UPDATE", "time_entry"))
         .await
         .map_err(map_err)?;
         stored::check_all_updated(done.rows_affected(), updates.entry_id.len())?;
@@ -242,6 +248,7 @@ pub(super) async fn delete_entry(
     .bind(tenant.as_ref())
     .bind(id.as_uuid())
     .fetch_optional(&mut *conn)
+    .in_span(statement("UPDATE", "time_entry"))
     .await
     .map_err(map_err)
 }

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 use timesheet_domain::TenantId;
 
 use super::codec;
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::{headers_to_json, Claim};
 use crate::{IdempotencyStart, StoreError, StoredResponse};
 
@@ -37,6 +38,7 @@ pub(super) async fn start(
         .bind(request_hash)
         .bind(now)
         .execute(&mut *conn)
+        .in_span(statement("INSERT", "idempotency_key"))
         .await
         .map_err(map_err)?
         .rows_affected();
@@ -52,6 +54,7 @@ pub(super) async fn start(
         .bind(subject)
         .bind(key)
         .fetch_optional(&mut *conn)
+        .in_span(statement("SELECT", "idempotency_key"))
         .await
         .map_err(map_err)?;
         let Some(row) = row else {
@@ -76,6 +79,7 @@ pub(super) async fn start(
                 .bind(now)
                 .bind(seen)
                 .execute(&mut *conn)
+                .in_span(statement("UPDATE", "idempotency_key"))
                 .await
                 .map_err(map_err)?
                 .rows_affected();
@@ -102,6 +106,7 @@ pub(super) async fn release(
     .bind(subject)
     .bind(key)
     .execute(&mut *conn)
+    .in_span(statement("DELETE", "idempotency_key"))
     .await
     .map_err(map_err)?;
     Ok(())
@@ -128,6 +133,7 @@ pub(super) async fn complete(
     .bind(&response.body)
     .bind(now)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "idempotency_key"))
     .await
     .map_err(map_err)?;
     if done.rows_affected() == 0 {

@@ -4,7 +4,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use timesheet_domain::TenantId;
 
 use super::codec;
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::{ENTRY_COLUMNS, ENTRY_FROM};
 use crate::{Cursor, EntryFilter, Page, PageRequest, StoreError};
 
@@ -73,7 +74,12 @@ pub(super) async fn list_entries(
     let limit = page.limit.max(1);
     // One row more than asked says whether there is a next page.
     query.push(" limit ").push_bind(i64::from(limit) + 1);
-    let rows = query.build().fetch_all(&mut *conn).await.map_err(map_err)?;
+    let rows = query
+        .build()
+        .fetch_all(&mut *conn)
+        .in_span(statement("SELECT", "time_entry"))
+        .await
+        .map_err(map_err)?;
     let entries = rows
         .iter()
         .map(|row| codec::entry_row(row)?.into_entry(tenant))

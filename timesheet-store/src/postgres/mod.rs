@@ -22,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use timesheet_domain::{Entry, EntryId, ExternalId, TenantId, WeekStatus, WorkerId};
 
+use crate::statement::InSpan as _;
 use crate::{
     constraint, Backend, EntryFilter, IdempotencyStart, Page, PageRequest, Store, StoreError,
     StoreOptions, StoreTx, Week,
@@ -80,18 +81,25 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1")
             .execute(&self.pool)
+            .in_span(statement("SELECT", ""))
             .await
             .map(drop)
             .map_err(map_err)
     }
 
     async fn begin(&self, tenant: &TenantId) -> Result<Box<dyn StoreTx>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin()
+            .in_span(statement("BEGIN", ""))
+            .await
+            .map_err(map_err)?;
         // Released by COMMIT or ROLLBACK, so a dropped transaction cannot leak it. The prefix
         // keeps the key space apart from any other advisory lock user of the database.
         sqlx::query("select pg_advisory_xact_lock(hashtextextended('timesheet-tenant:' || $1, 0))")
             .bind(tenant.as_ref())
             .execute(&mut *tx)
+            .in_span(statement("SELECT", "pg_advisory_xact_lock"))
             .await
             .map_err(map_err)?;
         Ok(Box::new(tx::PgTx::new(tx, tenant.clone())))
@@ -152,6 +160,11 @@ impl Store for PgStore {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         idempotency::release(&mut conn, tenant, subject, key).await
     }
+}
+
+/// The span of one PostgreSQL statement (see [`crate::statement`]).
+fn statement(operation: &'static str, table: &'static str) -> tracing::Span {
+    crate::statement::span(crate::statement::POSTGRES, operation, table)
 }
 
 /// The one place PostgreSQL errors become [`StoreError`]s.

@@ -4,7 +4,8 @@ use sqlx::{Postgres, Transaction};
 use timesheet_domain::TenantId;
 
 // Used by the delegation macro at the bottom.
-use super::{entries, idempotency, map_err, weeks, workers};
+use super::{entries, idempotency, map_err, statement, weeks, workers};
+use crate::statement::InSpan as _;
 
 /// Rolls back when dropped uncommitted (sqlx's [`Transaction`] does that).
 pub(super) struct PgTx {

@@ -8,7 +8,8 @@ use timesheet_domain::{TenantId, WeekStatus, WorkerId};
 use uuid::Uuid;
 
 use super::codec;
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::{self, WEEK_COLUMNS, WEEK_FROM};
 use crate::{StoreError, Week, WeekKey};
 
@@ -39,6 +40,7 @@ pub(super) async fn approved_weeks(
     .bind(&workers)
     .bind(&iso_weeks)
     .fetch_all(&mut *conn)
+    .in_span(statement("SELECT", "week"))
     .await
     .map_err(map_err)?;
     rows.iter()
@@ -64,6 +66,7 @@ pub(super) async fn week(
         .bind(worker.as_uuid())
         .bind(week.to_string())
         .fetch_optional(&mut *conn)
+        .in_span(statement("SELECT", "week"))
         .await
         .map_err(map_err)?;
     row.map(|row| codec::week_row(&row)?.into_week())
@@ -98,6 +101,7 @@ pub(super) async fn save_week(
     .bind(week.decided_by.as_deref())
     .bind(week.reason.as_deref())
     .execute(&mut *conn)
+    .in_span(statement("INSERT", "week"))
     .await
     .map_err(map_err)?;
 
@@ -117,6 +121,7 @@ pub(super) async fn save_week(
     .bind(first)
     .bind(last)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "time_entry"))
     .await
     .map_err(map_err)?;
 
@@ -134,6 +139,7 @@ pub(super) async fn save_week(
     .bind(last)
     .bind(&iso_week)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "week"))
     .await
     .map_err(map_err)?;
     self::week(conn, tenant, (week.worker, week.week))
@@ -157,6 +163,7 @@ pub(super) async fn list_weeks(
         .bind(status.as_str())
         .bind(i64::from(limit))
         .fetch_all(&mut *conn)
+        .in_span(statement("SELECT", "week"))
         .await
         .map_err(map_err)?;
     rows.iter()

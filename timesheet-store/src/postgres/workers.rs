@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use timesheet_domain::{ExternalId, ProjectCode, TenantId, WorkerId, WorkerRef};
 use uuid::Uuid;
 
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::corrupt;
 use crate::StoreError;
 
@@ -82,6 +83,7 @@ pub(super) async fn upsert_workers(
     .bind(&names)
     .bind(&emails)
     .fetch_all(&mut *conn)
+    .in_span(statement("INSERT", "worker"))
     .await
     .map_err(map_err)?;
     rows.iter()
@@ -116,6 +118,7 @@ pub(super) async fn upsert_projects(
     .bind(now)
     .bind(&unique)
     .execute(&mut *conn)
+    .in_span(statement("INSERT", "project"))
     .await
     .map_err(map_err)?;
     Ok(())
@@ -132,6 +135,7 @@ pub(super) async fn worker_id(
     .bind(tenant.as_ref())
     .bind(external_id.as_ref())
     .fetch_optional(&mut *conn)
+    .in_span(statement("SELECT", "worker"))
     .await
     .map_err(map_err)?;
     Ok(id.map(WorkerId::from_uuid))

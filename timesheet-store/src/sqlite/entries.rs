@@ -9,7 +9,8 @@ use timesheet_domain::{
 };
 
 use super::codec::{self, date, entry_id, micros, uuid, worker_id};
-use super::{map_err, MAX_VARIABLES};
+use super::{map_err, statement, MAX_VARIABLES};
+use crate::statement::InSpan as _;
 use crate::stored::{self, ENTRY_COLUMNS, ENTRY_FROM};
 use crate::{EntryWrite, StoreError, WriteKind};
 
@@ -24,6 +25,7 @@ pub(super) async fn entry(
         .bind(tenant.as_ref())
         .bind(entry_id(id))
         .fetch_optional(&mut *conn)
+        .in_span(statement("SELECT", "time_entry"))
         .await
         .map_err(map_err)?;
     row.map(|row| codec::entry_row(&row)?.into_entry(tenant))
@@ -52,6 +54,7 @@ pub(super) async fn by_external_id(
     .bind(source.as_ref())
     .bind(ids)
     .fetch_all(&mut *conn)
+    .in_span(statement("SELECT", "time_entry"))
     .await
     .map_err(map_err)?;
     rows.iter()
@@ -90,6 +93,7 @@ pub(super) async fn day_totals(
     .bind(pairs)
     .bind(tenant.as_ref())
     .fetch_all(&mut *conn)
+    .in_span(statement("SELECT", "time_entry"))
     .await
     .map_err(map_err)?;
     let mut totals = HashMap::with_capacity(rows.len());
@@ -147,7 +151,12 @@ pub(super) async fn write_entries(
                 .push_bind(now)
                 .push_bind(actor);
         });
-        query.build().execute(&mut *conn).await.map_err(map_err)?;
+        query
+            .build()
+            .execute(&mut *conn)
+            .in_span(statement("INSERT", "time_entry"))
+            .await
+            .map_err(map_err)?;
     }
     for chunk in updates.chunks((MAX_VARIABLES - 5) / UPDATE_COLUMNS) {
         let mut query = QueryBuilder::<Sqlite>::new(
@@ -184,7 +193,12 @@ pub(super) async fn write_entries(
             .push(" from u where time_entry.tenant_id = ")
             .push_bind(tenant.as_ref())
             .push(" and time_entry.entry_id = u.entry_id");
-        let done = query.build().execute(&mut *conn).await.map_err(map_err)?;
+        let done = query
+            .build()
+            .execute(&mut *conn)
+            .in_span(statement("UPDATE", "time_entry"))
+            .await
+            .map_err(map_err)?;
         stored::check_all_updated(done.rows_affected(), chunk.len())?;
     }
     Ok(())
@@ -210,6 +224,7 @@ pub(super) async fn delete_entry(
     .bind(tenant.as_ref())
     .bind(entry_id(id))
     .fetch_optional(&mut *conn)
+    .in_span(statement("UPDATE", "time_entry"))
     .await
     .map_err(map_err)
 }

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 use timesheet_domain::TenantId;
 
 use super::codec::{self, micros};
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::{headers_to_json, Claim};
 use crate::{IdempotencyStart, StoreError, StoredResponse};
 
@@ -23,6 +24,7 @@ pub(super) async fn start(
     let now = OffsetDateTime::now_utc();
     let mut tx = writer
         .begin_with("BEGIN IMMEDIATE")
+        .in_span(statement("BEGIN", ""))
         .await
         .map_err(map_err)?;
     let inserted = sqlx::query(
@@ -36,6 +38,7 @@ pub(super) async fn start(
     .bind(request_hash)
     .bind(micros(now))
     .execute(&mut *tx)
+    .in_span(statement("INSERT", "idempotency_key"))
     .await
     .map_err(map_err)?
     .rows_affected();
@@ -51,6 +54,7 @@ pub(super) async fn start(
         .bind(subject)
         .bind(key)
         .fetch_one(&mut *tx)
+        .in_span(statement("SELECT", "idempotency_key"))
         .await
         .map_err(map_err)?;
         match codec::idempotency_row(&row)?.decide(request_hash, now, stale_after)? {
@@ -61,7 +65,10 @@ pub(super) async fn start(
             }
         }
     };
-    tx.commit().await.map_err(map_err)?;
+    tx.commit()
+        .in_span(statement("COMMIT", ""))
+        .await
+        .map_err(map_err)?;
     Ok(outcome)
 }
 
@@ -81,6 +88,7 @@ async fn take_over(
     .bind(subject)
     .bind(key)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "idempotency_key"))
     .await
     .map_err(map_err)?;
     Ok(())
@@ -100,6 +108,7 @@ pub(super) async fn release(
     .bind(subject)
     .bind(key)
     .execute(writer)
+    .in_span(statement("DELETE", "idempotency_key"))
     .await
     .map_err(map_err)?;
     Ok(())
@@ -126,6 +135,7 @@ pub(super) async fn complete(
     .bind(subject)
     .bind(key)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "idempotency_key"))
     .await
     .map_err(map_err)?;
     if done.rows_affected() == 0 {

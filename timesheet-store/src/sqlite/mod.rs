@@ -22,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use timesheet_domain::{Entry, EntryId, ExternalId, TenantId, WeekStatus, WorkerId};
 
+use crate::statement::InSpan as _;
 use crate::{
     constraint, Backend, EntryFilter, IdempotencyStart, Page, PageRequest, Store, StoreError,
     StoreOptions, StoreTx, Week,
@@ -134,6 +135,7 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1")
             .execute(&self.reader)
+            .in_span(statement("SELECT", ""))
             .await
             .map(drop)
             .map_err(map_err)
@@ -143,6 +145,7 @@ impl Store for SqliteStore {
         let tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
+            .in_span(statement("BEGIN", ""))
             .await
             .map_err(map_err)?;
         Ok(Box::new(tx::SqliteTx::new(tx, tenant.clone())))
@@ -214,6 +217,11 @@ impl Store for SqliteStore {
 
 fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// The span of one SQLite statement (see [`crate::statement`]).
+fn statement(operation: &'static str, table: &'static str) -> tracing::Span {
+    crate::statement::span(crate::statement::SQLITE, operation, table)
 }
 
 /// The one place SQLite errors become [`StoreError`]s.

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use timesheet_domain::{TenantId, WeekStatus, WorkerId};
 
 use super::codec::{self, date_text, micros, uuid, worker_id};
-use super::map_err;
+use super::{map_err, statement};
+use crate::statement::InSpan as _;
 use crate::stored::{self, WEEK_COLUMNS, WEEK_FROM};
 use crate::{StoreError, Week, WeekKey};
 
@@ -35,6 +36,7 @@ pub(super) async fn approved_weeks(
     .bind(pairs)
     .bind(tenant.as_ref())
     .fetch_all(&mut *conn)
+    .in_span(statement("SELECT", "week"))
     .await
     .map_err(map_err)?;
     rows.iter()
@@ -60,6 +62,7 @@ pub(super) async fn week(
         .bind(worker_id(worker))
         .bind(week.to_string())
         .fetch_optional(&mut *conn)
+        .in_span(statement("SELECT", "week"))
         .await
         .map_err(map_err)?;
     row.map(|row| codec::week_row(&row)?.into_week())
@@ -94,6 +97,7 @@ pub(super) async fn save_week(
     .bind(week.decided_by.as_deref())
     .bind(week.reason.as_deref())
     .execute(&mut *conn)
+    .in_span(statement("INSERT", "week"))
     .await
     .map_err(map_err)?;
 
@@ -114,6 +118,7 @@ pub(super) async fn save_week(
     .bind(&last)
     .bind(status)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "time_entry"))
     .await
     .map_err(map_err)?;
 
@@ -133,6 +138,7 @@ pub(super) async fn save_week(
     .bind(&worker)
     .bind(&iso_week)
     .execute(&mut *conn)
+    .in_span(statement("UPDATE", "week"))
     .await
     .map_err(map_err)?;
     self::week(conn, tenant, (week.worker, week.week))
@@ -156,6 +162,7 @@ pub(super) async fn list_weeks(
         .bind(status.as_str())
         .bind(i64::from(limit))
         .fetch_all(&mut *conn)
+        .in_span(statement("SELECT", "week"))
         .await
         .map_err(map_err)?;
     rows.iter()

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use timesheet_domain::{ExternalId, ProjectCode, TenantId, WorkerId, WorkerRef};
 
 use super::codec::{micros, uuid, worker_id as worker_text};
-use super::{map_err, MAX_VARIABLES};
+use super::{map_err, statement, MAX_VARIABLES};
+use crate::statement::InSpan as _;
 use crate::stored::corrupt;
 use crate::StoreError;
 
@@ -52,7 +53,12 @@ pub(super) async fn upsert_workers(
                  then excluded.updated_at else worker.updated_at end \
              returning external_id, worker_id",
         );
-        let rows = query.build().fetch_all(&mut *conn).await.map_err(map_err)?;
+        let rows = query
+            .build()
+            .fetch_all(&mut *conn)
+            .in_span(statement("INSERT", "worker"))
+            .await
+            .map_err(map_err)?;
         for row in rows {
             let external: String = row.try_get("external_id").map_err(map_err)?;
             let id: String = row.try_get("worker_id").map_err(map_err)?;
@@ -83,7 +89,12 @@ pub(super) async fn upsert_projects(
                 .push_bind(now);
         });
         query.push(" on conflict (tenant_id, code) do nothing");
-        query.build().execute(&mut *conn).await.map_err(map_err)?;
+        query
+            .build()
+            .execute(&mut *conn)
+            .in_span(statement("INSERT", "project"))
+            .await
+            .map_err(map_err)?;
     }
     Ok(())
 }
@@ -98,6 +109,7 @@ pub(super) async fn worker_id(
             .bind(tenant.as_ref())
             .bind(external_id.as_ref())
             .fetch_optional(&mut *conn)
+            .in_span(statement("SELECT", "worker"))
             .await
             .map_err(map_err)?;
     id.map(|id| uuid(&id).map(WorkerId::from_uuid)).transpose()

@@ -9,6 +9,7 @@ pub mod proxy;
 mod response;
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use timesheet_domain::DateWindow;
@@ -142,9 +143,11 @@ pub async fn spawn_app_with(
     let database_url = rewrite(&database_url);
     let mut config = Config::for_tests(&database_url, &keys.public_pem);
     config.date_window = DATE_WINDOW;
-    // Logs only on request: `TEST_LOG=1 cargo test …` (RUST_LOG filters as usual).
+    // Logs only on request: `TEST_LOG=1 cargo test …` (RUST_LOG filters as usual). Installed
+    // once per process; the guard lives as long as the process, like the subscriber.
     if std::env::var_os("TEST_LOG").is_some() {
-        timesheet_svc::telemetry::init(&config.log);
+        static TELEMETRY: OnceLock<Option<service_telemetry::Guard>> = OnceLock::new();
+        TELEMETRY.get_or_init(|| timesheet_svc::telemetry::init(&config).ok());
     }
     let application = Application::build(config)
         .await

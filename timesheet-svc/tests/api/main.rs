@@ -20,4 +20,5 @@ mod outage;
 mod pagination;
 mod problems;
 mod tenancy;
+mod trace;
 mod weeks;

@@ -34,6 +34,22 @@ pub enum FetchError {
     BadJwksUri { url: String, reason: String },
 }
 
+impl FetchError {
+    /// A stable, low-cardinality name of the failure (span attributes; the URL stays out).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout { .. } => "timeout",
+            Self::Transport { .. } => "transport",
+            Self::Status { .. } => "status",
+            Self::TooLarge { .. } => "too_large",
+            Self::NotJson { .. } => "not_json",
+            Self::NoUsableKeys { .. } => "no_usable_keys",
+            Self::IssuerMismatch { .. } => "issuer_mismatch",
+            Self::BadJwksUri { .. } => "bad_jwks_uri",
+        }
+    }
+}
+
 /// Why the cache could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("building the JWKS http client: {0}")]
