@@ -8,6 +8,7 @@
 mod harness;
 
 mod auth;
+mod harvest;
 mod importer;
 mod importer_faults;
 mod inbox;

@@ -100,6 +100,9 @@ pub struct FilesConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HarvestSettings {
     pub base_url: Url,
+    /// Digits, but an id, not a number: `IMPORTER__SOURCE__HARVEST__ACCOUNT_ID=123456` reaches
+    /// us as an integer and is taken as its text.
+    #[serde(deserialize_with = "text_or_integer")]
     pub account_id: Option<String>,
     pub access_token: Option<SecretString>,
     /// Harvest asks integrations to name themselves and a contact.
@@ -311,4 +314,23 @@ impl Default for LogConfig {
             filter: "info".to_owned(),
         }
     }
+}
+
+/// An optional text that the environment may have turned into an integer.
+fn text_or_integer<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Integer(u64),
+    }
+    Ok(
+        Option::<Raw>::deserialize(deserializer)?.map(|raw| match raw {
+            Raw::Text(text) => text,
+            Raw::Integer(n) => n.to_string(),
+        }),
+    )
 }

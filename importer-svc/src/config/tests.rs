@@ -148,3 +148,12 @@ fn the_example_configuration_is_valid_and_complete() {
     assert!(config.check_run().is_ok());
     assert_eq!(config.check_api().unwrap_err().key, "auth.client_secret");
 }
+
+#[test]
+fn a_harvest_account_id_given_as_digits_is_kept_as_text() {
+    // IMPORTER__SOURCE__HARVEST__ACCOUNT_ID=123456 reaches the configuration as an integer.
+    let config = parse("[source.harvest]\naccount_id = 123456").unwrap();
+    assert_eq!(config.source.harvest.account_id.as_deref(), Some("123456"));
+    let config = parse("[source.harvest]\naccount_id = \"007\"").unwrap();
+    assert_eq!(config.source.harvest.account_id.as_deref(), Some("007"));
+}
