@@ -25,7 +25,7 @@ build:
 	cargo build --workspace --bins
 
 up: deps
-	$(call banner,'up: starting the local stack: dev-idp, timesheet-svc, gateway, importer (Ctrl-C stops it)')
+	$(call banner,'up: starting dev-idp + timesheet-svc + gateway + importer (Ctrl-C stops them)')
 	scripts/up.sh
 
 fmt-check:
