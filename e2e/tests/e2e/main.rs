@@ -13,6 +13,7 @@ mod importer;
 mod importer_faults;
 mod inbox;
 mod prometheus;
+mod restart;
 mod rotation;
 mod stack_env;
 mod tenancy;
