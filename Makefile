@@ -40,6 +40,10 @@ ops-check:
 	scripts/check-ops.sh
 
 # SQLite and PostgreSQL tests live in the same test binaries: one nextest run covers both.
+# nextest builds only the binaries of packages that have integration tests, but the end-to-end
+# suite starts every binary (devstack, identity-assertion, ...). Building all targets in one cargo
+# invocation gives the binaries the same feature set as the tests, so nextest then compiles
+# nothing again: one build per run.
 test: deps
 	$(call banner,'test: checking PostgreSQL at TEST_POSTGRES_URL')
 	scripts/ensure-postgres.sh
@@ -49,6 +53,8 @@ test: deps
 	@$(MAKE) --no-print-directory lint
 	$(call banner,'test: operators artefacts (scripts/check-ops.sh)')
 	@$(MAKE) --no-print-directory ops-check
+	$(call banner,'test: building every target (the end-to-end suite runs the workspace binaries)')
+	cargo build --workspace --all-targets
 	$(call banner,'test: test suite on SQLite and PostgreSQL (cargo nextest)')
 	cargo nextest run --workspace --no-fail-fast $(NEXTEST_PROFILE)
 
