@@ -51,20 +51,33 @@ pub(crate) fn tracer_provider(
         .build())
 }
 
-/// Keeps span export alive; dropping it flushes what is queued and stops the exporter thread.
-/// Hold it in `main` until the server has stopped (after SIGTERM's drain), so the spans of the
-/// last requests leave before the process does.
-#[must_use = "dropping the guard stops span export"]
+/// Keeps span export and the log writer thread alive; dropping it flushes what is queued (spans
+/// first, then log lines, so that lines about the last export are written too) and stops both
+/// threads. Hold it in `main` until the server has stopped (after SIGTERM's drain), so the spans
+/// and log lines of the last requests leave before the process does.
+#[must_use = "dropping the guard stops span export and log writing"]
 #[derive(Debug, Default)]
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
+    /// Declared (and so dropped) after `provider`: see [`Drop for Guard`](Guard#impl-Drop-for-Guard).
+    log_worker: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
 impl Guard {
     pub(crate) fn exporting(provider: SdkTracerProvider) -> Self {
         Self {
             provider: Some(provider),
+            log_worker: None,
         }
+    }
+
+    /// This guard, also keeping the log writer thread of `worker` until it is dropped.
+    pub(crate) fn with_log_worker(
+        mut self,
+        worker: tracing_appender::non_blocking::WorkerGuard,
+    ) -> Self {
+        self.log_worker = Some(worker);
+        self
     }
 
     /// Whether spans are exported (an endpoint was configured).
@@ -84,6 +97,8 @@ impl Guard {
     }
 }
 
+/// Shuts span export down here; the log worker's own guard drops afterwards, with the fields,
+/// and writes the lines still queued (waiting at most a second for the writer thread).
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {

@@ -13,7 +13,9 @@
 //! `jwt.verify`, `db.query`, …) and exports no metrics or logs over OTLP.
 //!
 //! Tracing off (no endpoint) costs nothing beyond logging: no exporter, thread or
-//! OpenTelemetry layer is built.
+//! OpenTelemetry layer is built. Log lines are written by a thread of their own
+//! ([`LogWriter`]; see `log_writer.rs` for the policy when it falls behind), so a request pays
+//! for formatting its line, not for the write.
 //!
 //! Try it: `cargo run -p service-telemetry --example export_spans --features test-util`.
 
@@ -21,6 +23,7 @@ mod config;
 mod error;
 mod exporter;
 mod log_line;
+mod log_writer;
 mod propagation;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -39,9 +42,10 @@ pub use config::{
 };
 pub use error::TelemetryError;
 pub use exporter::Guard;
+pub use log_writer::{LogWriter, BUFFERED_LINES};
 pub use propagation::{
-    extract, inject, inject_span, set_parent_from_headers, span_id, trace_id, TRACEPARENT,
-    TRACESTATE,
+    extract, inject, inject_span, set_global_propagator, set_parent_from_headers, span_id,
+    trace_id, TRACEPARENT, TRACESTATE,
 };
 
 /// Instrumentation scope of the spans a service creates through `tracing`.
@@ -56,16 +60,29 @@ const SCOPE: &str = "service-telemetry";
 /// Fails on an unusable configuration or exporter, and with
 /// [`TelemetryError::AlreadyInitialized`] when a global subscriber exists (a second call).
 pub fn init(config: &TelemetryConfig) -> Result<Guard, TelemetryError> {
+    init_with_writer(config, LogWriter::Stdout)
+}
+
+/// [`init`], with log lines written to `writer` (stderr for a tool whose stdout is its output).
+/// Lines go through the log writer thread, which the returned [`Guard`] flushes when dropped.
+///
+/// Fails as [`init`] does.
+pub fn init_with_writer(
+    config: &TelemetryConfig,
+    writer: LogWriter,
+) -> Result<Guard, TelemetryError> {
     let config = config
         .clone()
         .with_env_overrides(|name| std::env::var(name).ok())?;
-    let (dispatch, guard) = build_subscriber(&config, std::io::stdout)?;
+    // Checked before the writer thread exists, so a refused configuration starts nothing.
+    config.validate()?;
+    let (lines, worker) = log_writer::non_blocking(writer);
+    let (dispatch, guard) = build_subscriber(&config, lines)?;
+    let guard = guard.with_log_worker(worker);
     dispatch
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialized)?;
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-    );
+    set_global_propagator();
     warn_if_bad_filter(&config.filter);
     if let Some(endpoint) = &config.otlp_endpoint {
         tracing::info!(

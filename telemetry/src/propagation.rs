@@ -15,6 +15,13 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 pub const TRACEPARENT: &str = "traceparent";
 pub const TRACESTATE: &str = "tracestate";
 
+/// Makes W3C trace context OpenTelemetry's global propagator, the one libraries that do not
+/// depend on this crate (`timesheet-client`) inject with. [`crate::init`] calls it; a test that
+/// builds its own subscriber calls it to have such libraries propagate. Idempotent.
+pub fn set_global_propagator() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+}
+
 /// Writes the current span's context into `headers` (replacing any `traceparent` and
 /// `tracestate` there). Returns whether it did: without tracing, or outside any span, there is
 /// no context and `headers` are left as they were.

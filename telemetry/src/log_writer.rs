@@ -1,0 +1,107 @@
+//! Where log lines go, and how they get there without costing the request path a write(2).
+//!
+//! [`LogWriter`] picks the stream: stdout for services (what container runtimes collect),
+//! stderr for command-line tools whose stdout is their output (`importer-svc run --json`).
+//! Either way lines are formatted on the calling thread and handed to a worker thread over a
+//! bounded channel ([`non_blocking`]); the worker writes them. Formatting stays where the event
+//! is (the fields borrow from the caller), the system call and any wait on a slow pipe do not.
+//!
+//! The policy when the worker falls behind by [`BUFFERED_LINES`] lines: the caller waits for
+//! room (tracing-appender's `lossy(false)`), as it waited for the write before. We prefer that
+//! to dropping lines: the access log is what an operator reconstructs an incident from, and a
+//! counted drop would still leave the gap. The bound only matters when stdout is slower than
+//! the request rate for 8,192 lines in a row, which is the case where the old synchronous write
+//! blocked on every line anyway.
+
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+
+/// Lines queued for the writer thread before a caller waits for room. Small on purpose: the
+/// channel's slots are allocated up front (about 40 bytes each, so ~320 KiB), and each queued
+/// line holds its bytes until written; a long queue buys nothing once the sink is slower than
+/// the producers.
+pub const BUFFERED_LINES: usize = 8_192;
+
+/// The stream log lines are written to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogWriter {
+    /// Services: what container runtimes and `make up` collect.
+    #[default]
+    Stdout,
+    /// Command-line tools whose stdout is their output (`--json` reports).
+    Stderr,
+}
+
+/// The writer thread for `writer` and the guard that flushes it when dropped (kept inside
+/// [`crate::Guard`]).
+pub(crate) fn non_blocking(writer: LogWriter) -> (NonBlocking, WorkerGuard) {
+    match writer {
+        LogWriter::Stdout => non_blocking_to(std::io::stdout()),
+        LogWriter::Stderr => non_blocking_to(std::io::stderr()),
+    }
+}
+
+/// The writer thread over any sink (tests give a buffer).
+fn non_blocking_to<W: std::io::Write + Send + 'static>(sink: W) -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(BUFFERED_LINES)
+        .thread_name("log-writer")
+        .finish(sink)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::{build_subscriber, TelemetryConfig};
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink {
+        fn lines(&self) -> usize {
+            let bytes = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            String::from_utf8_lossy(&bytes).lines().count()
+        }
+    }
+
+    #[test]
+    fn every_line_queued_behind_a_full_buffer_is_written_once_the_guard_drops() {
+        // More lines than the channel holds: with `lossy(false)` the callers wait, none is lost.
+        let sink = Sink::default();
+        let (lines, worker) = non_blocking_to(sink.clone());
+        let (dispatch, guard) = build_subscriber(&TelemetryConfig::new("svc"), lines).unwrap();
+        let guard = guard.with_log_worker(worker);
+        let count = BUFFERED_LINES + 500;
+
+        tracing::dispatcher::with_default(&dispatch, || {
+            for i in 0..count {
+                tracing::info!(i, "line");
+            }
+        });
+        drop(dispatch);
+        drop(guard);
+
+        assert_eq!(sink.lines(), count);
+    }
+}
