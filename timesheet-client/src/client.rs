@@ -27,6 +27,8 @@ use crate::retry::{RetryPolicy, Safety};
 use crate::token::TokenManager;
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The route template of one entry.
+const ENTRY: &str = "/v1/timesheets/entries/{id}";
 
 /// What a delete came to. Both mean the entry is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +101,14 @@ impl ApiClient {
             });
         }
         let url = self.url(&["v1", "timesheets", "upload"])?;
-        let call = Call::new(Method::POST, url, Safety::Idempotent, "upload").json(batch)?;
+        let call = Call::new(
+            Method::POST,
+            url,
+            "/v1/timesheets/upload",
+            Safety::Idempotent,
+            "upload",
+        )
+        .json(batch)?;
         decode(&self.dispatcher.send(&call).await?, call.what)
     }
 
@@ -111,9 +120,15 @@ impl ApiClient {
         idempotency_key: &IdempotencyKey,
     ) -> Result<EntryResponse, ClientError> {
         let url = self.url(&["v1", "timesheets", "entries"])?;
-        let call = Call::new(Method::POST, url, Safety::Keyed, "create entry")
-            .json(entry)?
-            .header(IDEMPOTENCY_KEY, idempotency_key.as_str())?;
+        let call = Call::new(
+            Method::POST,
+            url,
+            "/v1/timesheets/entries",
+            Safety::Keyed,
+            "create entry",
+        )
+        .json(entry)?
+        .header(IDEMPOTENCY_KEY, idempotency_key.as_str())?;
         decode(&self.dispatcher.send(&call).await?, call.what)
     }
 
@@ -162,7 +177,7 @@ impl ApiClient {
     /// `GET /v1/timesheets/entries/{id}`: the entry and its ETag, to send back with a patch.
     pub async fn get_entry(&self, id: Uuid) -> Result<(EntryResponse, ETag), ClientError> {
         let url = self.entry_url(id)?;
-        let call = Call::new(Method::GET, url, Safety::Idempotent, "get entry");
+        let call = Call::new(Method::GET, url, ENTRY, Safety::Idempotent, "get entry");
         let answer = self.dispatcher.send(&call).await?;
         Ok((decode(&answer, call.what)?, etag(&answer, call.what)?))
     }
@@ -176,7 +191,7 @@ impl ApiClient {
         patch: &PatchEntryRequest,
     ) -> Result<(EntryResponse, ETag), ClientError> {
         let url = self.entry_url(id)?;
-        let call = Call::new(Method::PATCH, url, Safety::Idempotent, "patch entry")
+        let call = Call::new(Method::PATCH, url, ENTRY, Safety::Idempotent, "patch entry")
             .json(patch)?
             .header(IF_MATCH, etag.as_str())?;
         let answer = self.dispatcher.send(&call).await?;
@@ -187,7 +202,13 @@ impl ApiClient {
     /// (and a retried delete whose first attempt went through sees exactly that).
     pub async fn delete_entry(&self, id: Uuid) -> Result<Deleted, ClientError> {
         let url = self.entry_url(id)?;
-        let call = Call::new(Method::DELETE, url, Safety::Idempotent, "delete entry");
+        let call = Call::new(
+            Method::DELETE,
+            url,
+            ENTRY,
+            Safety::Idempotent,
+            "delete entry",
+        );
         match self.dispatcher.send(&call).await {
             Ok(_) => Ok(Deleted::Now),
             Err(ClientError::Status { status: 404, .. }) => Ok(Deleted::AlreadyGone),
@@ -227,7 +248,13 @@ impl ApiClient {
     /// `GET /v1/approvals`: the weeks waiting for a decision, oldest first.
     pub async fn approvals(&self) -> Result<ApprovalsResponse, ClientError> {
         let url = self.url(&["v1", "approvals"])?;
-        let call = Call::new(Method::GET, url, Safety::Idempotent, "list approvals");
+        let call = Call::new(
+            Method::GET,
+            url,
+            "/v1/approvals",
+            Safety::Idempotent,
+            "list approvals",
+        );
         decode(&self.dispatcher.send(&call).await?, call.what)
     }
 
@@ -255,12 +282,15 @@ impl ApiClient {
     ) -> Result<WeekResponse, ClientError> {
         let week = week.to_string();
         let url = self.url(&["v1", "timesheets", "weeks", worker.as_ref(), &week, action])?;
-        let what = match action {
-            "submit" => "submit week",
-            "approve" => "approve week",
-            _ => "reject week",
+        let (what, route) = match action {
+            "submit" => ("submit week", "/v1/timesheets/weeks/{worker}/{week}/submit"),
+            "approve" => (
+                "approve week",
+                "/v1/timesheets/weeks/{worker}/{week}/approve",
+            ),
+            _ => ("reject week", "/v1/timesheets/weeks/{worker}/{week}/reject"),
         };
-        let mut call = Call::new(Method::POST, url, Safety::Once, what);
+        let mut call = Call::new(Method::POST, url, route, Safety::Once, what);
         if let Some(reason) = reason {
             call = call.json(&serde_json::json!({ "reason": reason }))?;
         }
@@ -268,7 +298,13 @@ impl ApiClient {
     }
 
     async fn get_page(&self, url: Url) -> Result<EntryPage, ClientError> {
-        let call = Call::new(Method::GET, url, Safety::Idempotent, "list entries");
+        let call = Call::new(
+            Method::GET,
+            url,
+            "/v1/timesheets/entries",
+            Safety::Idempotent,
+            "list entries",
+        );
         decode(&self.dispatcher.send(&call).await?, call.what)
     }
 

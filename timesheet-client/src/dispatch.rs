@@ -8,11 +8,13 @@ use std::time::SystemTime;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use timesheet_domain::Problem;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::error::ClientError;
 use crate::retry::{self, is_retryable_status, is_retryable_transport, RetryPolicy, Safety, Step};
 use crate::token::{AccessToken, TokenManager};
+use crate::trace;
 
 const ACCEPT_VALUE: &str = "application/json, application/problem+json";
 
@@ -20,6 +22,8 @@ const ACCEPT_VALUE: &str = "application/json, application/problem+json";
 pub(crate) struct Call {
     pub method: Method,
     pub url: Url,
+    /// The path template (`/v1/timesheets/entries/{id}`): the request span's name and route.
+    pub route: &'static str,
     /// JSON, already serialised once: every attempt sends the same bytes.
     pub body: Option<Vec<u8>>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -29,10 +33,17 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    pub fn new(method: Method, url: Url, safety: Safety, what: &'static str) -> Self {
+    pub fn new(
+        method: Method,
+        url: Url,
+        route: &'static str,
+        safety: Safety,
+        what: &'static str,
+    ) -> Self {
         Self {
             method,
             url,
+            route,
             body: None,
             headers: Vec::new(),
             safety,
@@ -146,18 +157,25 @@ impl Dispatcher {
         }
     }
 
+    /// One HTTP request, in its own `http.request` span whose context it carries as
+    /// `traceparent` (each retry and each re-send after a 401 is a request, and a span, of its
+    /// own). The span ends with the response's head; reading the body is the caller's.
     async fn send_once(
         &self,
         call: &Call,
         token: &AccessToken,
     ) -> Result<reqwest::Response, reqwest::Error> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let span = trace::http_request_span(&call.method, call.route, &call.url);
+        let mut trace_headers = HeaderMap::new();
+        trace::inject(&span, &mut trace_headers);
         // bearer_auth marks the header sensitive, so reqwest and hyper never print it.
         let mut request = self
             .http
             .request(call.method.clone(), call.url.clone())
             .bearer_auth(token.expose_secret())
-            .header(ACCEPT, ACCEPT_VALUE);
+            .header(ACCEPT, ACCEPT_VALUE)
+            .headers(trace_headers);
         for (name, value) in &call.headers {
             request = request.header(name, value);
         }
@@ -166,7 +184,14 @@ impl Dispatcher {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        request.send().await
+        let result = request.send().instrument(span.clone()).await;
+        match &result {
+            Ok(response) => trace::record_status(&span, response.status().as_u16()),
+            Err(err) if err.is_timeout() => trace::record_failure(&span, "timeout"),
+            Err(err) if err.is_connect() => trace::record_failure(&span, "connect"),
+            Err(_) => trace::record_failure(&span, "transport"),
+        }
+        result
     }
 }
 

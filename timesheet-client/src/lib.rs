@@ -4,7 +4,8 @@
 //! What it holds: settings an application embeds in its own configuration ([`config`]), OAuth 2.0
 //! client-credentials tokens with caching, single flight and an optional cache file ([`token`]),
 //! the retry policy ([`retry`]), the [`ApiClient`] with one method per endpoint ([`client`]),
-//! and its errors ([`error`]). Wire types are `timesheet_domain::api`'s.
+//! and its errors ([`error`]). Every request is an `http.request` client span carrying the W3C
+//! `traceparent` when the application traces (see `trace.rs`). Wire types are `timesheet_domain::api`'s.
 //!
 //! What it is not: a general HTTP or OAuth library. It speaks only the client-credentials grant
 //! and only this API, and it validates nothing the domain types do not.
@@ -37,6 +38,7 @@ mod header;
 mod query;
 pub mod retry;
 pub mod token;
+mod trace;
 
 pub use client::{ApiClient, ClientStats, Deleted};
 pub use config::{AuthConfig, AuthMethod, Config, ConfigError, RetryConfig};

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 use crate::config::{AuthConfig, ConfigError};
 use crate::retry::{self, RetryPolicy};
@@ -221,11 +222,23 @@ impl TokenManager {
             }
         }
         let issued_at = SystemTime::now();
-        let grant: TokenGrant = retry::run(&inner.retry, &inner.retries, "token request", |_| {
-            inner.requests.fetch_add(1, Ordering::Relaxed);
-            inner.endpoint.request()
-        })
-        .await?;
+        // One span for the request and its retries: what the caller waited for.
+        let span = crate::trace::token_span(inner.endpoint.url());
+        let grant: Result<TokenGrant, TokenError> =
+            retry::run(&inner.retry, &inner.retries, "token request", |_| {
+                inner.requests.fetch_add(1, Ordering::Relaxed);
+                inner.endpoint.request()
+            })
+            .instrument(span.clone())
+            .await;
+        let grant = grant.inspect_err(|err| {
+            let kind = if err.is_retryable() {
+                "unavailable"
+            } else {
+                "refused"
+            };
+            crate::trace::record_failure(&span, kind);
+        })?;
         let lifetime = grant
             .expires_in
             .map(Duration::from_secs)

@@ -12,3 +12,4 @@ mod support;
 mod tls;
 mod token_auth;
 mod token_cache;
+mod trace_context;
