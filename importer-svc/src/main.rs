@@ -35,8 +35,18 @@ async fn main() -> ExitCode {
             return exit_code(Outcome::Usage);
         }
     };
-    importer_svc::telemetry::init(cli.log_format, &config.log.filter);
-    exit_code(execute(cli.command, &config, build_destination).await)
+    let telemetry = match importer_svc::telemetry::init(&config, cli.log_format) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("importer-svc: telemetry: {err}");
+            return exit_code(Outcome::Usage);
+        }
+    };
+    let outcome = execute(cli.command, &config, build_destination).await;
+    // Before the process exits, whatever the outcome: a one-shot run ends quickly, and its
+    // spans and last log lines are still queued.
+    drop(telemetry);
+    exit_code(outcome)
 }
 
 /// The one place outcomes become exit codes: 0 all good, 2 some rows rejected, 1 failed,

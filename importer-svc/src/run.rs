@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
+use tracing::{Instrument as _, Span};
 
 use crate::metrics::Metrics;
 use crate::progress::Progress;
@@ -71,6 +72,20 @@ pub struct Deps {
 /// not move, and the failure is logged, recorded in the state (outside dry runs) and counted.
 /// A run refused because another holds the lock does nothing else at all.
 pub async fn run_once(deps: &Deps) -> Result<RunReport, SyncError> {
+    let span = crate::telemetry::run_span(
+        deps.source.name().as_ref(),
+        matches!(deps.mode, Mode::DryRun),
+    );
+    let result = run_in_span(deps, &span).instrument(span.clone()).await;
+    if result.as_ref().is_err_and(SyncError::is_locked) {
+        // Refused for the lock: no report, nothing done.
+        crate::telemetry::record_lock_refused(&span);
+    }
+    result
+}
+
+/// [`run_once`] inside the run's `span`, which gets the report's outcome and counts.
+async fn run_in_span(deps: &Deps, span: &Span) -> Result<RunReport, SyncError> {
     let started = Instant::now();
     let started_at = crate::state::truncate_to_micros(OffsetDateTime::now_utc());
     let lock = acquire_lock(deps).await?;
@@ -97,6 +112,7 @@ pub async fn run_once(deps: &Deps) -> Result<RunReport, SyncError> {
     let result = finish(deps, &mut report, result, started.elapsed()).await;
     lock.release().await;
     report.log();
+    crate::telemetry::record_run(span, &report);
     if let Some(metrics) = &deps.metrics {
         let watermark = deps
             .state

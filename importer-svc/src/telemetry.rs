@@ -1,39 +1,111 @@
-//! Logging on stderr (stdout is kept for `--json` output): JSON lines for collectors, or
-//! human-readable at a terminal. Filtered by `RUST_LOG`, else by `log.filter`.
+//! Logs and traces of the importer, through `service-telemetry` as in the other services: log
+//! lines on stderr (stdout is kept for `--json` output), JSON for collectors or human-readable
+//! at a terminal, filtered by `RUST_LOG`, else by `log.filter`; and, when `[telemetry]` (or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`) names an OTLP endpoint, spans exported as `importer-svc`.
+//!
+//! A run is one trace: `importer.run` at its root (source, mode, then the outcome and counts),
+//! one `importer.batch` per upload below it (batch size, then the API's answers), and below
+//! each batch the client's `oauth.token` and `http.request` spans, whose `traceparent` the
+//! gateway continues. Attributes are counts and bounded names, never external ids or paths.
 
-use std::io::IsTerminal;
+use std::io::IsTerminal as _;
 
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use service_telemetry::{Guard, LogFormat, LogWriter, TelemetryError};
+use tracing::field::Empty;
+use tracing::Span;
 
-use crate::cli::LogFormat;
+use crate::cli;
+use crate::config::Config;
+use crate::report::{RunOutcome, RunReport};
 
-/// Installs the global subscriber. Later calls do nothing.
-pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match format {
-        LogFormat::Json => true,
-        LogFormat::Pretty => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
+/// `service.name` of the importer's spans.
+pub const SERVICE_NAME: &str = "importer-svc";
+
+/// Installs the global subscriber (and the exporter, with an endpoint). Keep the guard until
+/// the command has finished and drop it before the process exits: that exports the run's
+/// spans and writes the last log lines, whatever the exit code.
+///
+/// Fails on an unusable endpoint or sampling ratio (from the environment), or when a
+/// subscriber is already installed.
+pub fn init(config: &Config, format: cli::LogFormat) -> Result<Guard, TelemetryError> {
+    let format = match format {
+        cli::LogFormat::Json => LogFormat::Json,
+        cli::LogFormat::Pretty => LogFormat::Pretty,
+        cli::LogFormat::Auto if std::io::stderr().is_terminal() => LogFormat::Pretty,
+        cli::LogFormat::Auto => LogFormat::Json,
     };
-    let registry = tracing_subscriber::registry().with(filter);
-    let _already_set = if json {
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false)
-                    .with_writer(std::io::stderr),
-            )
-            .try_init()
-    } else {
-        registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .try_init()
-    };
+    service_telemetry::init_with_writer(&config.telemetry(format), LogWriter::Stderr)
+}
+
+/// The root span of one run.
+pub fn run_span(source: &str, dry_run: bool) -> Span {
+    tracing::info_span!(
+        "importer.run",
+        importer.source = source,
+        importer.dry_run = dry_run,
+        importer.outcome = Empty,
+        importer.read = Empty,
+        importer.created = Empty,
+        importer.updated = Empty,
+        importer.unchanged = Empty,
+        importer.skipped = Empty,
+        importer.deleted = Empty,
+        importer.rejected = Empty,
+        otel.status_code = Empty,
+    )
+}
+
+/// Records how the run ended; a failed or interrupted run marks its span as failed.
+pub fn record_run(span: &Span, report: &RunReport) {
+    span.record("importer.outcome", report.outcome.as_str());
+    span.record("importer.read", report.read);
+    span.record("importer.created", report.created);
+    span.record("importer.updated", report.updated);
+    span.record("importer.unchanged", report.unchanged);
+    span.record("importer.skipped", report.skipped);
+    span.record("importer.deleted", report.deleted);
+    span.record("importer.rejected", report.rejected);
+    if matches!(report.outcome, RunOutcome::Failed | RunOutcome::Interrupted) {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// Marks a run refused because another run holds the lock.
+pub fn record_lock_refused(span: &Span) {
+    span.record("importer.outcome", "locked");
+    span.record("otel.status_code", "ERROR");
+}
+
+/// The span of one upload of `size` entries.
+pub fn batch_span(size: usize) -> Span {
+    tracing::info_span!(
+        "importer.batch",
+        importer.batch.size = size,
+        importer.batch.created = Empty,
+        importer.batch.updated = Empty,
+        importer.batch.unchanged = Empty,
+        importer.batch.rejected = Empty,
+        otel.status_code = Empty,
+    )
+}
+
+/// The API's answers to one upload, counted by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+}
+
+pub fn record_batch(span: &Span, counts: BatchCounts) {
+    span.record("importer.batch.created", counts.created);
+    span.record("importer.batch.updated", counts.updated);
+    span.record("importer.batch.unchanged", counts.unchanged);
+    span.record("importer.batch.rejected", counts.rejected);
+}
+
+/// Marks a batch's span as failed (the upload or its state write did not go through).
+pub fn record_failure(span: &Span) {
+    span.record("otel.status_code", "ERROR");
 }

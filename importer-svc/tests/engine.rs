@@ -30,3 +30,5 @@ mod rejection;
 mod status;
 #[path = "engine/sync.rs"]
 mod sync;
+#[path = "engine/traces.rs"]
+mod traces;

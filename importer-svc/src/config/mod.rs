@@ -14,11 +14,12 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use service_telemetry::{LogFormat, TelemetryConfig, TelemetryError};
 
 use crate::run::RunSettings;
 pub use section::{
     ApiConfig, AuthConfig, AuthMethod, FilesConfig, HarvestSettings, LogConfig, RunConfig,
-    SourceConfig, SourceKind, StateConfig,
+    SourceConfig, SourceKind, StateConfig, TelemetrySection,
 };
 
 /// Prefix of the environment variables that override the file.
@@ -87,6 +88,8 @@ pub struct Config {
     pub run: RunConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub telemetry: TelemetrySection,
 }
 
 impl Config {
@@ -149,7 +152,33 @@ impl Config {
         }
         self.source.validate()?;
         self.auth.validate()?;
+        // The keys are `telemetry.otlp_endpoint` and `telemetry.sampling_ratio`; the log format
+        // does not matter to what is checked.
+        self.telemetry(LogFormat::Json)
+            .validate()
+            .map_err(|err| match err {
+                TelemetryError::InvalidConfig { key, reason } => {
+                    ConfigError::new(format!("telemetry.{key}"), reason)
+                }
+                other => ConfigError::new("telemetry", other.to_string()),
+            })?;
         Ok(())
+    }
+
+    /// Logs and traces as `service-telemetry` takes them: `[log]` and `[telemetry]` together,
+    /// with the log format the command line chose.
+    pub fn telemetry(&self, log_format: LogFormat) -> TelemetryConfig {
+        TelemetryConfig {
+            service_name: crate::telemetry::SERVICE_NAME.to_owned(),
+            log_format,
+            filter: self.log.filter.clone(),
+            otlp_endpoint: self
+                .telemetry
+                .otlp_endpoint
+                .clone()
+                .filter(|e| !e.trim().is_empty()),
+            sampling_ratio: self.telemetry.sampling_ratio,
+        }
     }
 
     /// Checks that the configured source has what a read needs.

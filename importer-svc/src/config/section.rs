@@ -316,6 +316,27 @@ impl Default for LogConfig {
     }
 }
 
+/// `[telemetry]`: span export over OTLP/HTTP. Off unless an endpoint is set here
+/// (`IMPORTER__TELEMETRY__OTLP_ENDPOINT`) or in `OTEL_EXPORTER_OTLP_ENDPOINT`, which wins, as
+/// `OTEL_TRACES_SAMPLER_ARG` does over `sampling_ratio` (the gateway's and timesheet-svc's keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySection {
+    /// OTLP/HTTP base URL of a collector, such as `http://127.0.0.1:4318`.
+    pub otlp_endpoint: Option<String>,
+    /// Share of runs traced, `0.0..=1.0`.
+    pub sampling_ratio: f64,
+}
+
+impl Default for TelemetrySection {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            sampling_ratio: 1.0,
+        }
+    }
+}
+
 /// An optional text that the environment may have turned into an integer.
 fn text_or_integer<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
 where

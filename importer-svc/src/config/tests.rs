@@ -157,3 +157,32 @@ fn a_harvest_account_id_given_as_digits_is_kept_as_text() {
     let config = parse("[source.harvest]\naccount_id = \"007\"").unwrap();
     assert_eq!(config.source.harvest.account_id.as_deref(), Some("007"));
 }
+
+#[test]
+fn tracing_is_off_by_default_and_the_telemetry_section_turns_it_on() {
+    let config = parse("").unwrap();
+    assert!(!config.telemetry(LogFormat::Json).is_tracing());
+    let config = parse(
+        "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nsampling_ratio = 0.5\n[log]\nfilter = \"debug\"\n",
+    )
+    .unwrap();
+    let telemetry = config.telemetry(LogFormat::Pretty);
+    assert_eq!(telemetry.service_name, "importer-svc");
+    assert_eq!(
+        telemetry.otlp_endpoint.as_deref(),
+        Some("http://127.0.0.1:4318")
+    );
+    assert_eq!(telemetry.sampling_ratio, 0.5);
+    assert_eq!(telemetry.filter, "debug");
+    assert_eq!(telemetry.log_format, LogFormat::Pretty);
+}
+
+#[test]
+fn bad_telemetry_settings_name_their_keys() {
+    let err = parse("[telemetry]\nsampling_ratio = 2.0\n").unwrap_err();
+    assert_eq!(err.key, "telemetry.sampling_ratio");
+    let err = parse("[telemetry]\notlp_endpoint = \"collector:4318\"\n").unwrap_err();
+    assert_eq!(err.key, "telemetry.otlp_endpoint");
+    let err = parse("[telemetry]\nsample = 1\n").unwrap_err();
+    assert_eq!(err.key, "telemetry.sample");
+}

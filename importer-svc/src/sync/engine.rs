@@ -9,6 +9,8 @@
 use timesheet_domain::api::{EntryInput, ItemResult, ItemStatus, UploadResponse};
 use timesheet_domain::SourceName;
 
+use tracing::Instrument as _;
+
 use crate::progress::Progress;
 use crate::report::{RejectionReport, RunReport};
 use crate::shutdown::StopSignal;
@@ -16,6 +18,7 @@ use crate::state::{EntryStatus, EntryWrite, KnownEntry, StateStore};
 use crate::sync::destination::{Deleted, Destination};
 use crate::sync::plan::{Plan, PlannedUpload};
 use crate::sync::SyncError;
+use crate::telemetry::{self, BatchCounts};
 
 /// What the engine works with for one run.
 pub(crate) struct Engine<'a> {
@@ -34,7 +37,26 @@ impl Engine<'_> {
         self.progress.set_message("uploading");
         for batch in plan.uploads.chunks(self.batch_size.max(1)) {
             self.check_stop()?;
-            self.upload_batch(batch, report).await?;
+            let span = telemetry::batch_span(batch.len());
+            let before = counts(report);
+            let uploaded = self
+                .upload_batch(batch, report)
+                .instrument(span.clone())
+                .await;
+            let after = counts(report);
+            telemetry::record_batch(
+                &span,
+                BatchCounts {
+                    created: after.created.saturating_sub(before.created),
+                    updated: after.updated.saturating_sub(before.updated),
+                    unchanged: after.unchanged.saturating_sub(before.unchanged),
+                    rejected: after.rejected.saturating_sub(before.rejected),
+                },
+            );
+            if uploaded.is_err() {
+                telemetry::record_failure(&span);
+            }
+            uploaded?;
             self.progress.advance(batch.len());
         }
         self.progress.set_message("deleting");
@@ -135,6 +157,16 @@ impl Engine<'_> {
                 status,
             },
         })
+    }
+}
+
+/// The report's running answer counts (only ever growing during a run).
+fn counts(report: &RunReport) -> BatchCounts {
+    BatchCounts {
+        created: report.created,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        rejected: report.rejected,
     }
 }
 
