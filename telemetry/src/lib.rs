@@ -19,6 +19,7 @@
 //!
 //! Try it: `cargo run -p service-telemetry --example export_spans --features test-util`.
 
+mod any_filter;
 mod config;
 mod error;
 mod exporter;
@@ -28,6 +29,7 @@ mod propagation;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+use any_filter::AnyFilter;
 use tracing::Dispatch;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::JsonFields;
@@ -124,8 +126,14 @@ where
         }
         None => Guard::default(),
     };
+    // In front of both layers' own filters: see any_filter for the tracing-subscriber bug this
+    // works around.
+    let any = AnyFilter::new(
+        log_filter(config),
+        config.otlp_endpoint.as_ref().map(|_| span_filter()),
+    );
     Ok((
-        Dispatch::new(tracing_subscriber::registry().with(layers)),
+        Dispatch::new(tracing_subscriber::registry().with(layers).with(any)),
         guard,
     ))
 }
@@ -136,7 +144,7 @@ fn log_layer<W>(config: &TelemetryConfig, writer: W) -> Box<dyn Layer<Registry> 
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(config);
     match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(JsonFields::new())
@@ -158,6 +166,11 @@ where
             .with_filter(filter)
             .boxed(),
     }
+}
+
+/// The log lines' filter: `config.filter`, or `info` if it does not parse.
+fn log_filter(config: &TelemetryConfig) -> EnvFilter {
+    EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 /// Which spans (and events, which become span events) are exported: `info` and above, except

@@ -289,3 +289,44 @@ fn an_unusable_configuration_is_refused_before_anything_is_built() {
     let err = build_subscriber(&config, io::sink).err().unwrap();
     assert!(err.to_string().starts_with("otlp_endpoint:"), "{err}");
 }
+
+/// What the `log` bridge does for every `log_enabled!` (sqlx: after every query): ask the
+/// dispatcher whether a record is enabled, then send nothing.
+fn ask_without_sending(level: log::Level, target: &str) -> bool {
+    let metadata = log::Metadata::builder().level(level).target(target).build();
+    log::Log::enabled(&tracing_log::LogTracer::new(), &metadata)
+}
+
+#[test]
+fn an_enabled_check_that_sends_nothing_does_not_swallow_the_next_line() {
+    // Debug for one target lifts the global maximum to debug, so the bridge's check reaches the
+    // filters (at plain `info` the `log` crate itself says no first).
+    let mut config = config(None);
+    config.filter = "info,some_other_crate=debug".to_owned();
+    let (dispatch, _guard, lines) = subscriber(&config);
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("before");
+        assert!(!ask_without_sending(log::Level::Debug, "sqlx::query"));
+        tracing::info!("after");
+    });
+    let messages: Vec<Value> = lines
+        .json()
+        .into_iter()
+        .map(|l| l["message"].clone())
+        .collect();
+    assert_eq!(messages, ["before", "after"], "{}", lines.text());
+}
+
+#[tokio::test]
+async fn an_enabled_check_that_sends_nothing_does_not_drop_the_next_span() {
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let mut config = config(Some(&receiver));
+    config.filter = "warn,some_other_crate=debug".to_owned();
+    let (dispatch, guard, _lines) = subscriber(&config);
+    tracing::dispatcher::with_default(&dispatch, || {
+        assert!(!ask_without_sending(log::Level::Debug, "sqlx::query"));
+        tracing::info_span!("kept").in_scope(|| {});
+    });
+    drop(guard);
+    named(&receiver.spans(), "kept");
+}
