@@ -56,11 +56,13 @@ impl AssertionSigner {
         }
         let key =
             Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.contents()).map_err(|_| invalid())?;
-        let mut header = serde_json::json!({"typ": "JWT", "alg": "EdDSA"});
-        if let Some(kid) = &kid {
-            header["kid"] = serde_json::Value::String(kid.clone());
-        }
-        let header_prefix = format!("{}.", URL_SAFE_NO_PAD.encode(header.to_string()));
+        // jsonwebtoken's own header type, so the bytes are exactly what `jsonwebtoken::encode`
+        // wrote before (field order `typ`, `alg`, `kid`): a `serde_json::Value` map would order
+        // its keys by whatever serde_json features the build happens to unify.
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid.clone_from(&kid);
+        let header = serde_json::to_vec(&header).map_err(|_| invalid())?;
+        let header_prefix = format!("{}.", URL_SAFE_NO_PAD.encode(header));
         Ok(Self {
             key: Arc::new(key),
             header_prefix: header_prefix.into(),
@@ -102,5 +104,85 @@ impl AssertionSigner {
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
         Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use timesheet_domain::{PrincipalKind, Scope, ScopeSet, TenantId};
+
+    use super::*;
+    use crate::{generate_keypair, AUDIENCE_TIMESHEET_SVC};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn principal() -> Principal {
+        Principal {
+            tenant: TenantId::parse("exampleco").unwrap(),
+            subject: "importer@clients".into(),
+            client_id: Some("importer".into()),
+            kind: PrincipalKind::Machine,
+            scopes: [Scope::BatchUpload].into_iter().collect::<ScopeSet>(),
+            token_id: Some("tok-1".into()),
+            token_expires_at: NOW + 3600,
+        }
+    }
+
+    fn binding() -> RequestBinding {
+        RequestBinding {
+            method: "POST".into(),
+            path_and_query: "/v1/timesheets/upload?dry_run=true".into(),
+            request_id: "req-1".into(),
+        }
+    }
+
+    /// What `jsonwebtoken::encode` makes of the same claims, header and key.
+    fn reference(private_pem: &str, kid: Option<&str>, claims: &AssertionClaims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = kid.map(str::to_owned);
+        let key = EncodingKey::from_ed_pem(private_pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    #[test]
+    fn the_jws_is_byte_for_byte_what_jsonwebtoken_encodes() {
+        // Ed25519 signatures are deterministic, so the whole token can be compared: the same
+        // header and claims layout, the same signing input, the same signature.
+        let pair = generate_keypair().unwrap();
+        for kid in [Some("gw-2026-11"), None] {
+            let signer = AssertionSigner::from_pem(
+                &pair.private_pem,
+                kid.map(str::to_owned),
+                AUDIENCE_TIMESHEET_SVC,
+                60,
+            )
+            .unwrap();
+            let token = signer.sign(&principal(), &binding(), NOW).unwrap();
+            let signed = token.rsplit_once('.').unwrap().0;
+            let claims: AssertionClaims = serde_json::from_slice(
+                &URL_SAFE_NO_PAD
+                    .decode(signed.split_once('.').unwrap().1)
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                token,
+                reference(&pair.private_pem, kid, &claims),
+                "kid {kid:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_header_names_the_algorithm_type_and_key() {
+        let pair = generate_keypair().unwrap();
+        let signer =
+            AssertionSigner::from_pem(&pair.private_pem, Some("k1".into()), "aud", 60).unwrap();
+        let token = signer.sign(&principal(), &binding(), NOW).unwrap();
+        let header = URL_SAFE_NO_PAD
+            .decode(token.split_once('.').unwrap().0)
+            .unwrap();
+        assert_eq!(header, br#"{"typ":"JWT","alg":"EdDSA","kid":"k1"}"#);
     }
 }
