@@ -10,6 +10,12 @@
 //! Pingora's hooks are separate calls, not one async call tree, so the spans live in the
 //! request context ([`crate::ctx::RequestCtx`]) and are entered (or used as explicit parents)
 //! by each hook; entering them across an `.await` would leak them into other requests.
+//!
+//! The per-request spans have their own target, [`SPAN_TARGET`], which the log filter turns off
+//! ([`log_filter`]): they exist for traces, and the access line already says what they would add
+//! to log lines. With no exporter, no layer wants them, so `tracing` does not create them at all
+//! and the hot path pays a cached callsite check instead of a registry slot, fields formatted
+//! as JSON (and re-parsed on every `record`) and a parse of those fields per access line.
 
 use pingora::http::RequestHeader;
 use service_telemetry::{Guard, TelemetryError, TRACEPARENT, TRACESTATE};
@@ -23,13 +29,35 @@ pub const SERVICE_NAME: &str = "gateway";
 /// The gateway's own log filter variable (an `EnvFilter` directive; `RUST_LOG` wins).
 pub const ENV_LOG: &str = "GATEWAY_LOG";
 
+/// Target of the per-request spans (`request`, `upstream`, `jwt.verify`). Not a module path,
+/// so that no `gateway::…=level` directive a log filter holds reaches it by prefix.
+pub const SPAN_TARGET: &str = "gateway_span";
+
 /// Installs the global subscriber (and the exporter, with an endpoint). Keep the guard until
 /// the server has stopped: dropping it exports the last spans.
+///
+/// The log filter is `GATEWAY_LOG` (default `info`) through [`log_filter`]. `RUST_LOG`, when
+/// set, is used as written (service-telemetry's rule): a debugging override that may log the
+/// spans too, at their cost.
 ///
 /// Fails on an unusable endpoint or when a subscriber is already installed.
 pub fn init(config: &GatewayConfig) -> Result<Guard, TelemetryError> {
     let filter = std::env::var(ENV_LOG).unwrap_or_else(|_| "info".to_owned());
-    service_telemetry::init(&config.telemetry.telemetry(SERVICE_NAME, &filter))
+    service_telemetry::init(
+        &config
+            .telemetry
+            .telemetry(SERVICE_NAME, &log_filter(&filter)),
+    )
+}
+
+/// The log layer's filter: `filter` with the per-request spans turned off, unless it names
+/// [`SPAN_TARGET`] itself (someone who wants them in log lines). The exporter has its own
+/// filter, so traces keep every span.
+pub fn log_filter(filter: &str) -> String {
+    if filter.trim().is_empty() || filter.contains(SPAN_TARGET) {
+        return filter.to_owned();
+    }
+    format!("{filter},{SPAN_TARGET}=off")
 }
 
 /// The server span of one request, continuing the client's trace when it sent a valid
@@ -39,6 +67,7 @@ pub fn init(config: &GatewayConfig) -> Result<Guard, TelemetryError> {
 pub fn request_span(req: &RequestHeader, request_id: &str, route: Option<&str>) -> Span {
     let method = req.method.as_str();
     let span = tracing::info_span!(
+        target: SPAN_TARGET,
         "request",
         otel.kind = "server",
         otel.name = %format!("{method} {}", route.unwrap_or("unlisted")),
@@ -57,6 +86,7 @@ pub fn request_span(req: &RequestHeader, request_id: &str, route: Option<&str>) 
 /// The client span of the proxied call, child of the request span.
 pub fn upstream_span(parent: &Span, upstream: &UpstreamConfig) -> Span {
     tracing::info_span!(
+        target: SPAN_TARGET,
         parent: parent,
         "upstream",
         otel.kind = "client",
@@ -126,6 +156,81 @@ mod tests {
         req.insert_header("traceparent", CLIENT).unwrap();
         req.insert_header("tracestate", "vendor=client").unwrap();
         req
+    }
+
+    /// The gateway's subscriber with `filter`, JSON lines into `lines`.
+    fn subscriber(
+        filter: &str,
+        otlp_endpoint: Option<&str>,
+        lines: &Lines,
+    ) -> (tracing::Dispatch, service_telemetry::Guard) {
+        let mut config = TelemetryConfig::new("gateway");
+        config.filter = log_filter(filter);
+        config.otlp_endpoint = otlp_endpoint.map(str::to_owned);
+        let lines = lines.clone();
+        build_subscriber(&config, move || lines.clone()).unwrap()
+    }
+
+    /// Log lines captured in memory.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    #[test]
+    fn the_log_filter_turns_the_request_spans_off_unless_it_names_them() {
+        assert_eq!(log_filter("info"), "info,gateway_span=off");
+        assert_eq!(
+            log_filter("warn,gateway=debug"),
+            "warn,gateway=debug,gateway_span=off"
+        );
+        assert_eq!(
+            log_filter("info,gateway_span=info"),
+            "info,gateway_span=info"
+        );
+        assert_eq!(log_filter(""), "");
+    }
+
+    #[test]
+    fn without_an_exporter_the_request_spans_are_not_created() {
+        let lines = Lines::default();
+        let (dispatch, _guard) = subscriber("info", None, &lines);
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span = request_span(&request(), "rid", Some("/v1/timesheets/entries"));
+            assert!(span.is_disabled());
+            assert!(upstream_span(&span, &upstream()).is_disabled());
+            // Events still log, at the filter's level.
+            span.in_scope(|| tracing::info!(target: "access", status = 200, "request"));
+        });
+        let text = lines.text();
+        assert!(text.contains(r#""status":200"#), "{text}");
+        assert!(!text.contains(r#""span""#), "{text}");
+    }
+
+    #[test]
+    fn with_an_exporter_the_request_spans_exist_even_at_a_quiet_log_level() {
+        let lines = Lines::default();
+        // Nothing listens here, and nothing is recorded to be sent (see CLIENT).
+        let (dispatch, _guard) = subscriber("warn", Some("http://127.0.0.1:9"), &lines);
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span = request_span(&request(), "rid", Some("/v1/timesheets/entries"));
+            assert!(!span.is_disabled());
+            assert!(!upstream_span(&span, &upstream()).is_disabled());
+        });
     }
 
     #[test]
