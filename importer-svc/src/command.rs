@@ -76,10 +76,14 @@ pub async fn execute(
                 progress: false,
                 ..deps
             };
-            match run_daemon(deps, schedule, listener, metrics).await {
+            let state = Arc::clone(&deps.state);
+            let outcome = match run_daemon(deps, schedule, listener, metrics).await {
                 Ok(()) => Outcome::Success,
                 Err(err) => failed(&err.into()),
-            }
+            };
+            // Before the telemetry guard drops in main: see StateStore::close.
+            state.close().await;
+            outcome
         }
         Command::Status { json, limit } => match status(config, json, limit).await {
             Ok(()) => Outcome::Success,
@@ -113,6 +117,8 @@ async fn run(
         Err(err) => return failed(&err),
     };
     let result = run_once(&deps).await;
+    // Before the telemetry guard drops in main: see StateStore::close.
+    deps.state.close().await;
     if json {
         let value = match &result {
             Ok(report) => report.to_json(),

@@ -132,6 +132,12 @@ pub trait StateStore: Send + Sync {
     /// `sqlite` or `postgres`, for messages.
     fn backend(&self) -> &'static str;
 
+    /// Closes the database connections, waiting until each is closed. Call it when done, before
+    /// the process exits: SQLite's connection threads may still hold the tracing span of the
+    /// last statement they ran (sqlx hands each command the caller's span), which would keep
+    /// the run's span open past the exporter's shutdown and lose it. Later calls fail.
+    async fn close(&self);
+
     /// Takes the run lock without waiting. [`LockError::Held`] names the holder when known.
     async fn try_lock(&self, holder: &LockHolder) -> Result<RunLock, LockError>;
 

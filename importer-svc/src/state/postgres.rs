@@ -51,6 +51,10 @@ impl StateStore for PgState {
         "postgres"
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn try_lock(&self, holder: &LockHolder) -> Result<RunLock, LockError> {
         let mut conn = PgConnection::connect(&self.url)
             .await

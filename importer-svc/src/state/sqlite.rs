@@ -70,6 +70,10 @@ impl StateStore for SqliteState {
         "sqlite"
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn try_lock(&self, holder: &LockHolder) -> Result<RunLock, LockError> {
         try_lock_file(&self.lock_file, holder)
     }
