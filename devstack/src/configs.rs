@@ -156,6 +156,22 @@ scopes = {all:?}
     Ok(path)
 }
 
+/// Every trace is kept when the stack traces: it serves one developer or one test.
+const SAMPLING_RATIO: f64 = 1.0;
+
+/// The `[telemetry]` section of timesheet-svc and the importer (the gateway's is set in its
+/// table): the spec's endpoint, or nothing, which leaves tracing off.
+fn telemetry_section(spec: &StackSpec) -> String {
+    match &spec.otlp_endpoint {
+        // A TOML string value, quoted and escaped by the toml crate.
+        Some(endpoint) => format!(
+            "\n[telemetry]\notlp_endpoint = {}\nsampling_ratio = {SAMPLING_RATIO:?}\n",
+            Value::String(endpoint.clone())
+        ),
+        None => String::new(),
+    }
+}
+
 pub fn write_svc(spec: &StackSpec, layout: &Layout) -> Result<PathBuf, StackError> {
     let path = layout.file("timesheet-svc.toml");
     let text = format!(
@@ -167,10 +183,11 @@ public_key_files = ["{public}"]
 
 [log]
 format = "{format}"
-"#,
+{telemetry}"#,
         port = spec.ports.svc,
         public = layout.keys_dir.join("assertion.pub.pem").display(),
         format = spec.log_format,
+        telemetry = telemetry_section(spec),
     );
     parse(&text)?;
     write_private(&path, &text)?;
@@ -238,6 +255,20 @@ pub fn write_gateway(spec: &StackSpec, layout: &Layout) -> Result<PathBuf, Stack
         "listen",
         s(format!("127.0.0.1:{}", spec.ports.gateway_admin)),
     )?;
+    if let Some(endpoint) = &spec.otlp_endpoint {
+        set(
+            &mut config,
+            "telemetry",
+            "otlp_endpoint",
+            s(endpoint.clone()),
+        )?;
+        set(
+            &mut config,
+            "telemetry",
+            "sampling_ratio",
+            Value::Float(SAMPLING_RATIO),
+        )?;
+    }
     // Short enough that a key rotated at dev-idp is picked up quickly in tests.
     set(
         &mut config,
@@ -309,7 +340,7 @@ token_cache_file = "{cache}"
 
 [state]
 url = "sqlite://{state}"
-"#,
+{telemetry}"#,
         inbox = spec.importer_inbox.display(),
         gateway = spec.ports.gateway,
         ca = layout.ca_cert().display(),
@@ -318,8 +349,77 @@ url = "sqlite://{state}"
         secret = creds.importer.client_secret,
         cache = layout.data_dir.join("importer-token.json").display(),
         state = layout.data_dir.join("importer-state.db").display(),
+        telemetry = telemetry_section(spec),
     );
     parse(&text)?;
     write_private(&path, &text)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dir: &Path) -> (StackSpec, Layout) {
+        let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let spec = StackSpec::new(dir, repo_root, dir);
+        let layout = Layout::of(&spec);
+        std::fs::create_dir_all(&layout.config_dir).unwrap();
+        (spec, layout)
+    }
+
+    fn read(path: &Path) -> Value {
+        parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn endpoint_of(config: &Value) -> Option<&str> {
+        config.get("telemetry")?.get("otlp_endpoint")?.as_str()
+    }
+
+    #[test]
+    fn with_an_otlp_endpoint_every_service_exports_there_and_samples_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spec, layout) = spec(dir.path());
+        spec.otlp_endpoint = Some("http://127.0.0.1:4318".to_owned());
+        let creds = Credentials::load_or_create(&dir.path().join("credentials.json")).unwrap();
+
+        let files = [
+            write_svc(&spec, &layout).unwrap(),
+            write_gateway(&spec, &layout).unwrap(),
+            write_importer(&spec, &layout, &creds).unwrap(),
+        ];
+
+        for file in files {
+            let config = read(&file);
+            assert_eq!(
+                endpoint_of(&config),
+                Some("http://127.0.0.1:4318"),
+                "{}",
+                file.display()
+            );
+            assert_eq!(
+                config["telemetry"]["sampling_ratio"].as_float(),
+                Some(1.0),
+                "{}",
+                file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn without_one_tracing_stays_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, layout) = spec(dir.path());
+        let creds = Credentials::load_or_create(&dir.path().join("credentials.json")).unwrap();
+
+        let files = [
+            write_svc(&spec, &layout).unwrap(),
+            write_gateway(&spec, &layout).unwrap(),
+            write_importer(&spec, &layout, &creds).unwrap(),
+        ];
+
+        for file in files {
+            assert_eq!(endpoint_of(&read(&file)), None, "{}", file.display());
+        }
+    }
 }

@@ -89,6 +89,9 @@ pub struct StackSpec {
     pub log_format: String,
     /// Requests per second a client may send through the gateway (burst twice that).
     pub client_rate_limit: u32,
+    /// OTLP/HTTP base URL (`http://127.0.0.1:4318`) that timesheet-svc, the gateway and the
+    /// importer export spans to, every trace sampled. `None`, the default: tracing off.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl StackSpec {
@@ -110,6 +113,7 @@ impl StackSpec {
             token_lifetime_secs: 86_400,
             log_format: "json".to_owned(),
             client_rate_limit: 200,
+            otlp_endpoint: None,
         }
     }
 

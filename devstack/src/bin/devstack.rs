@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use devstack::{bin_dir_of_current_exe, Database, ImporterMode, Stack, StackSpec};
 
 /// Runs dev-idp, timesheet-svc (SQLite), the TLS gateway and the importer daemon on 127.0.0.1,
-/// from the workspace's debug binaries. State lives in --dir and is reused on the next start:
+/// from the workspace's debug binaries. With --otlp-endpoint they export traces there. State lives in --dir and is reused on the next start:
 /// data, certificates, keys and client credentials. Ctrl-C stops everything.
 #[derive(Debug, Parser)]
 #[command(name = "devstack", version)]
@@ -38,6 +38,10 @@ enum Command {
         /// Do not start the importer daemon (benchmarks run the importer themselves).
         #[arg(long)]
         no_importer: bool,
+        /// Export every service's spans over OTLP/HTTP to this collector base URL
+        /// (http://127.0.0.1:4318: Jaeger, Tempo, an OpenTelemetry Collector). Off by default.
+        #[arg(long, env = "DEVSTACK_OTLP_ENDPOINT", value_name = "URL")]
+        otlp_endpoint: Option<String>,
     },
 }
 
@@ -50,6 +54,7 @@ async fn main() -> ExitCode {
         log_format,
         inbox,
         no_importer,
+        otlp_endpoint,
     } = Cli::parse().command;
     let Some(bin_dir) = bin_dir_of_current_exe() else {
         eprintln!("devstack: cannot tell where the workspace's binaries are");
@@ -68,6 +73,7 @@ async fn main() -> ExitCode {
         spec.importer_inbox = inbox;
     }
     spec.log_format = log_format;
+    spec.otlp_endpoint = otlp_endpoint.filter(|e| !e.trim().is_empty());
     let stack = match Stack::start(spec).await {
         Ok(stack) => stack,
         Err(err) => {
