@@ -17,3 +17,4 @@ mod restart;
 mod rotation;
 mod stack_env;
 mod tenancy;
+mod traces;
