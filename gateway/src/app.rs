@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use identity_assertion::{AssertionSigner, AUDIENCE_TIMESHEET_SVC};
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 use pingora::services::background::background_service;
@@ -73,7 +74,11 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
         metrics: Arc::clone(&metrics),
     };
     let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
-    proxy.add_tls_with_settings(&proxy_settings.server.listen.to_string(), None, tls);
+    proxy.add_listener(
+        ListenerConfig::tcp(proxy_settings.server.listen.to_string())
+            .tls(tls)
+            .l4_buffer(L4BufferSettings::default().read(proxy_settings.server.l4_read_buffer)),
+    );
 
     let admin_app = AdminApp {
         runtime: Arc::clone(&shared),
