@@ -207,13 +207,14 @@ async fn client_sent_identity_headers_never_reach_the_upstream() {
 
     // The access log has one JSON line for the request, without the token or the assertion.
     let rid = headers["x-request-id"].as_str().unwrap();
-    let log = stack.gateway.log_text();
-    let line = log
-        .lines()
-        .find(|l| l.contains(rid))
+    let line = stack
+        .gateway
+        .log_line(rid)
+        .await
         .expect("an access-log line");
+    let log = stack.gateway.log_text();
     // The services' one log shape (service-telemetry): the event's fields at the top level.
-    let entry: Value = serde_json::from_str(line).unwrap();
+    let entry: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(entry["target"], "access");
     assert_eq!(entry["path"], "/v1/timesheets/entries");
     assert_eq!(entry["tenant"], "exampleco");
