@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use devstack::{bin_dir_of_current_exe, ComponentName, Database, Ports, Stack, StackSpec};
 use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection};
+use test_postgres::TestDatabase;
 
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// End-to-end test databases are named `e2e_<uuid v7>`.
+const DATABASE_PREFIX: &str = "e2e_";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -49,37 +50,11 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
-}
-
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    format!("{}/{database}{query}", &base[..path])
-}
-
-async fn admin_connection() -> PgConnection {
-    let url = postgres_admin_url();
-    PgConnection::connect(&url).await.unwrap_or_else(|err| {
-        panic!(
-            "PostgreSQL is not reachable at {url} ({err}); start it or set TEST_POSTGRES_URL. \
-             The PostgreSQL end-to-end tests are never skipped."
-        )
-    })
-}
-
 pub struct TestStack {
     pub stack: Stack,
     pub inbox: PathBuf,
     pub http: reqwest::Client,
-    postgres_database: Option<String>,
+    postgres_database: Option<TestDatabase>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -113,14 +88,12 @@ impl TestStack {
         let postgres_database = match db {
             Db::Sqlite => None,
             Db::Postgres => {
-                let name = format!("e2e_{}", uuid::Uuid::now_v7().simple());
-                let mut admin = admin_connection().await;
-                admin
-                    .execute(format!(r#"create database "{name}""#).as_str())
+                // Never skipped: an unreachable server fails the test with the reason.
+                let database = TestDatabase::create(DATABASE_PREFIX)
                     .await
-                    .expect("creating the test database");
-                spec.database = Database::Postgres(with_database(&postgres_admin_url(), &name));
-                Some(name)
+                    .unwrap_or_else(|err| panic!("{err}"));
+                spec.database = Database::Postgres(database.url().to_owned());
+                Some(database)
             }
         };
         adjust(&mut spec);
@@ -289,12 +262,11 @@ impl TestStack {
 
     pub async fn finish(self) {
         self.stack.stop().await;
-        if let Some(name) = self.postgres_database {
-            let mut admin = admin_connection().await;
-            admin
-                .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
+        if let Some(database) = self.postgres_database {
+            database
+                .remove()
                 .await
-                .expect("dropping the test database");
+                .unwrap_or_else(|err| panic!("{err}"));
         }
     }
 }

@@ -9,12 +9,13 @@ use importer_svc::run::{run_once, Deps, Mode, RunSettings};
 use importer_svc::shutdown::StopSignal;
 use importer_svc::state::{self, StateStore};
 use importer_svc::sync::SyncError;
-use sqlx::{Connection, Executor, PgConnection};
+use test_postgres::TestDatabase;
 
 use crate::fake_api::FakeApi;
 use crate::fake_source::FakeSource;
 
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Importer test databases are named `importer_test_<uuid v7>`.
+const DATABASE_PREFIX: &str = "importer_test_";
 
 /// Runs `$test(&TestState)` as `$sqlite` on a temp-file SQLite state and as `$postgres` on a
 /// new PostgreSQL database.
@@ -46,36 +47,7 @@ pub struct TestState {
 enum Cleanup {
     /// The directory (state file and lock file) goes when this drops.
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        database: String,
-    },
-}
-
-pub fn postgres_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
-}
-
-/// `url` with its database name replaced.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    format!("{}/{database}{query}", &base[..path])
-}
-
-async fn admin_connection(url: &str) -> PgConnection {
-    PgConnection::connect(url).await.unwrap_or_else(|err| {
-        panic!(
-            "PostgreSQL is not reachable at {url} ({err}); start it or set TEST_POSTGRES_URL. \
-             The PostgreSQL variants of the importer tests are never skipped."
-        )
-    })
+    Postgres(TestDatabase),
 }
 
 impl TestState {
@@ -96,24 +68,17 @@ impl TestState {
     }
 
     pub async fn postgres() -> Self {
-        let admin_url = postgres_url();
-        let database = format!("importer_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = admin_connection(&admin_url).await;
-        admin
-            .execute(format!(r#"create database "{database}""#).as_str())
+        // Never skipped: an unreachable server fails the test with the reason.
+        let database = TestDatabase::create(DATABASE_PREFIX)
             .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let url = with_database(&admin_url, &database);
+            .unwrap_or_else(|err| panic!("{err}"));
+        let url = database.url().to_owned();
         let state = state::open(&url).await.unwrap();
         assert_eq!(state.backend(), "postgres");
         Self {
             state,
             url,
-            cleanup: Cleanup::Postgres {
-                admin_url,
-                database,
-            },
+            cleanup: Cleanup::Postgres(database),
         }
     }
 
@@ -125,16 +90,11 @@ impl TestState {
     /// Drops the database. Only reached when the test passed.
     pub async fn finish(self) {
         drop(self.state);
-        if let Cleanup::Postgres {
-            admin_url,
-            database,
-        } = self.cleanup
-        {
-            let mut admin = admin_connection(&admin_url).await;
-            admin
-                .execute(format!(r#"drop database if exists "{database}" with (force)"#).as_str())
+        if let Cleanup::Postgres(database) = self.cleanup {
+            database
+                .remove()
                 .await
-                .unwrap();
+                .unwrap_or_else(|err| panic!("{err}"));
         }
     }
 }

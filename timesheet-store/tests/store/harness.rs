@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{Connection, Executor, PgConnection};
+use test_postgres::TestDatabase;
 use time::OffsetDateTime;
 use timesheet_domain::{
     EntryId, ExternalId, Minutes, NewEntry, Notes, ProjectCode, SourceName, TenantId, WorkDate,
@@ -11,7 +11,8 @@ use timesheet_domain::{
 };
 use timesheet_store::{connect, EntryWrite, Store, StoreOptions, Week, WriteKind};
 
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Store test databases are named `ts_test_<uuid v7>`.
+const DATABASE_PREFIX: &str = "ts_test_";
 
 /// Runs `$test(store)` as `$sqlite` on a temp-file SQLite database and as `$postgres` on a new
 /// PostgreSQL database.
@@ -49,36 +50,7 @@ pub struct TestDb {
 enum Cleanup {
     /// The directory (and the database file in it) goes when this drops.
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        database: String,
-    },
-}
-
-pub fn postgres_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
-}
-
-/// `url` with its database name replaced.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    format!("{}/{database}{query}", &base[..path])
-}
-
-async fn admin_connection(url: &str) -> PgConnection {
-    PgConnection::connect(url).await.unwrap_or_else(|err| {
-        panic!(
-            "PostgreSQL is not reachable at {url} ({err}); start it or set TEST_POSTGRES_URL. \
-             The PostgreSQL variants of the store tests are never skipped."
-        )
-    })
+    Postgres(TestDatabase),
 }
 
 impl TestDb {
@@ -94,34 +66,22 @@ impl TestDb {
     }
 
     pub async fn postgres() -> Self {
-        let admin_url = postgres_url();
-        let database = format!("ts_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = admin_connection(&admin_url).await;
-        admin
-            .execute(format!(r#"create database "{database}""#).as_str())
+        // Never skipped: an unreachable server fails the test with the reason.
+        let database = TestDatabase::create(DATABASE_PREFIX)
             .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let store = connect(&with_database(&admin_url, &database), &options())
-            .await
-            .unwrap();
+            .unwrap_or_else(|err| panic!("{err}"));
+        let store = connect(database.url(), &options()).await.unwrap();
         assert_eq!(store.backend(), timesheet_store::Backend::Postgres);
         Self {
             store,
-            cleanup: Cleanup::Postgres {
-                admin_url,
-                database,
-            },
+            cleanup: Cleanup::Postgres(database),
         }
     }
 
     /// The PostgreSQL URL of this test's database (`None` on SQLite), to look under the store.
     pub fn postgres_url(&self) -> Option<String> {
         match &self.cleanup {
-            Cleanup::Postgres {
-                admin_url,
-                database,
-            } => Some(with_database(admin_url, database)),
+            Cleanup::Postgres(database) => Some(database.url().to_owned()),
             Cleanup::Sqlite(_) => None,
         }
     }
@@ -130,16 +90,11 @@ impl TestDb {
     /// for inspection.
     pub async fn finish(self) {
         drop(self.store);
-        if let Cleanup::Postgres {
-            admin_url,
-            database,
-        } = self.cleanup
-        {
-            let mut admin = admin_connection(&admin_url).await;
-            admin
-                .execute(format!(r#"drop database if exists "{database}" with (force)"#).as_str())
+        if let Cleanup::Postgres(database) = self.cleanup {
+            database
+                .remove()
                 .await
-                .unwrap();
+                .unwrap_or_else(|err| panic!("{err}"));
         }
     }
 }

@@ -128,19 +128,6 @@ async fn connecting_with_an_unknown_scheme_is_a_configuration_error() {
     assert!(matches!(err, StoreError::Config(_)), "{err:?}");
 }
 
-#[test]
-fn test_urls_swap_only_the_database_name() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "ts_x"),
-        "postgres://postgres@127.0.0.1:5432/ts_x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/db?sslmode=disable", "ts_x"),
-        "postgres://u:p@h/ts_x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://h", "ts_x"), "postgres://h/ts_x");
-}
-
 #[tokio::test]
 async fn an_in_memory_sqlite_store_keeps_its_data_between_transactions() {
     let store = connect("sqlite::memory:", &options()).await.unwrap();

@@ -20,7 +20,7 @@ use timesheet_svc::config::Config;
 use timesheet_svc::startup::Application;
 
 pub use client::TestApp;
-pub use database::{with_authority, TestDatabase, DEFAULT_POSTGRES_URL};
+pub use database::{with_authority, TestDatabase};
 pub use fixtures::{
     admin, days_ago, encode, entry_body, etag_of, fmt_date, iso_week, item, machine,
     monday_weeks_ago, user,

@@ -74,8 +74,7 @@ impl CuttableProxy {
 
 /// The `host:port` of the PostgreSQL server the tests use.
 pub fn postgres_authority() -> String {
-    let url = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| super::DEFAULT_POSTGRES_URL.to_owned());
+    let url = test_postgres::server_url();
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(&url);
     let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
     rest.split(['/', '?']).next().unwrap_or(rest).to_owned()
