@@ -14,6 +14,10 @@
 //! - 500 only for the idempotent ones (not a keyed POST, where the server released the key and
 //!   a repeat would run the failing create again);
 //! - any other status, 4xx in particular, never.
+//!
+//! This is the one retry policy for our HTTP calls to others: the [`ApiClient`](crate::ApiClient)
+//! runs every request through [`run`], and so does the importer's Harvest source, with a
+//! [`RetryPolicy`] of its own (its config keys, a longer backoff ceiling).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,8 +116,9 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// What one attempt came to.
-pub(crate) enum Step<T, E> {
+/// What one attempt came to, as the attempt passed to [`run`] decides it (with
+/// [`is_retryable_status`], [`is_retryable_transport`] and [`parse_retry_after`]).
+pub enum Step<T, E> {
     /// Final: success, or a failure not worth repeating.
     Done(Result<T, E>),
     /// A failure worth repeating, with the server's `Retry-After` when it sent one.
@@ -124,9 +129,10 @@ pub(crate) enum Step<T, E> {
 }
 
 /// Runs `attempt` (given the 0-based attempt number) until it is done or `policy` runs out of
-/// attempts, sleeping between attempts and counting each retry in `retries`. Returns the last
-/// error when attempts run out.
-pub(crate) async fn run<T, E, F, Fut>(
+/// attempts, sleeping [`RetryPolicy::delay`] between attempts, logging each retry at warn with
+/// `what` and the error, and counting it in `retries`. Returns the first final result, or the
+/// last error when attempts run out.
+pub async fn run<T, E, F, Fut>(
     policy: &RetryPolicy,
     retries: &AtomicU64,
     what: &'static str,

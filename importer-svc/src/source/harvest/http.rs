@@ -1,13 +1,16 @@
-//! Requests to Harvest: the documented headers, one small retry loop (429 with `Retry-After`,
-//! 5xx and connection failures with backoff) and pagination by `links.next`.
+//! Requests to Harvest: the documented headers, pagination by `links.next`, and retries by the
+//! API client's policy (`timesheet_client::retry`: 429 after its `Retry-After`, connection
+//! failures, timeouts, 500 and 502 to 504 with exponential backoff and full jitter), as every
+//! request of ours to a third party.
 
-use std::time::Duration;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use timesheet_client::retry::{self, RetryPolicy, Safety, Step};
 use url::Url;
 
 use super::wire::Page;
@@ -16,7 +19,9 @@ use crate::source::SourceError;
 
 /// The longest `Retry-After` honoured; Harvest's throttle window is 15 seconds.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
-/// The longest wait between two attempts after a 5xx or a connection failure.
+/// The ceiling of the backoff. Longer than the API client's (10 s by default, for our own
+/// gateway): Harvest throttles per 15-second window and its outages outlast a few seconds, so
+/// the later retries should reach past a window rather than spend the attempts inside one.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A listing longer than this is taken for a pagination loop.
 const MAX_PAGES: usize = 100_000;
@@ -77,60 +82,81 @@ impl<'a> Pages<'a> {
         Ok(url)
     }
 
-    /// `GET url` with Harvest's headers, retried within `max_attempts`.
+    /// `GET url` with Harvest's headers, retried by [`retry_policy`] within `max_attempts`.
     async fn get<T: DeserializeOwned>(&self, url: &Url) -> Result<T, SourceError> {
         let headers = self.headers()?;
-        let max_attempts = self.config.max_attempts.max(1);
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let backoff = backoff(self.config.initial_backoff, attempt);
-            let (wait, reason) = match self
-                .http
-                .get(url.clone())
-                .headers(headers.clone())
-                .send()
-                .await
-            {
-                Err(err) => (backoff, format!("request failed: {}", err.without_url())),
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        match response.bytes().await {
-                            Ok(body) => return decode(url, &body),
-                            Err(err) => (backoff, format!("reading the body failed: {err}")),
-                        }
-                    } else if status == StatusCode::TOO_MANY_REQUESTS {
-                        let wait = retry_after(response.headers()).unwrap_or(backoff);
-                        (wait, "rate limited (429)".to_owned())
-                    } else if status.is_server_error() {
-                        (backoff, format!("status {status}"))
-                    } else if status.is_client_error() {
-                        let message = error_message(response).await;
-                        return Err(SourceError::Refused(format!("{status}: {message}")));
-                    } else {
-                        return Err(SourceError::Protocol(format!(
-                            "GET {}: unexpected status {status}",
-                            url.path()
-                        )));
-                    }
+        let policy = retry_policy(self.config);
+        // Retries are logged by `retry::run`; no metric of the importer counts them.
+        let retries = AtomicU64::new(0);
+        retry::run(&policy, &retries, "harvest GET", |number| {
+            self.attempt(url, &headers, number + 1, policy.max_attempts)
+        })
+        .await
+    }
+
+    /// One `GET url`. A GET is safe to repeat, so it is [`Safety::Idempotent`] to the shared
+    /// policy; what it does not repeat is final: 4xx are [`SourceError::Refused`] with
+    /// Harvest's message, other failures [`SourceError::Unavailable`].
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        attempt: u32,
+        max_attempts: u32,
+    ) -> Step<T, SourceError> {
+        let unavailable = |reason: String| {
+            SourceError::Unavailable(format!(
+                "GET {}: {reason} (attempt {attempt} of {max_attempts})",
+                url.path()
+            ))
+        };
+        let transport = |err: reqwest::Error, what: &str| {
+            let retryable = retry::is_retryable_transport(&err, Safety::Idempotent);
+            let error = unavailable(format!("{what}: {}", err.without_url()));
+            if retryable {
+                Step::Retry {
+                    error,
+                    retry_after: None,
                 }
-            };
-            if attempt >= max_attempts {
-                return Err(SourceError::Unavailable(format!(
-                    "GET {}: {reason} ({attempt} attempts)",
-                    url.path()
-                )));
+            } else {
+                Step::Done(Err(error))
             }
-            tracing::warn!(
-                path = url.path(),
-                attempt,
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                reason,
-                "harvest request failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
+        };
+        let response = match self
+            .http
+            .get(url.clone())
+            .headers(headers.clone())
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(err) => return transport(err, "request failed"),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return match response.bytes().await {
+                Ok(body) => Step::Done(decode(url, &body)),
+                Err(err) => transport(err, "reading the body failed"),
+            };
         }
+        if retry::is_retryable_status(status.as_u16(), Safety::Idempotent) {
+            return Step::Retry {
+                error: unavailable(format!("status {status}")),
+                retry_after: retry::parse_retry_after(response.headers(), SystemTime::now()),
+            };
+        }
+        if status.is_client_error() {
+            let message = error_message(response).await;
+            return Step::Done(Err(SourceError::Refused(format!("{status}: {message}"))));
+        }
+        if status.is_server_error() {
+            // 501, 505 and the like: not a passing fault, so not repeated.
+            return Step::Done(Err(unavailable(format!("status {status}"))));
+        }
+        Step::Done(Err(SourceError::Protocol(format!(
+            "GET {}: unexpected status {status}",
+            url.path()
+        ))))
     }
 
     fn headers(&self) -> Result<HeaderMap, SourceError> {
@@ -166,22 +192,17 @@ fn decode<T: DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, SourceError>
     })
 }
 
-/// `initial * 2^(attempt - 1)`, at most [`MAX_BACKOFF`].
-fn backoff(initial: Duration, attempt: u32) -> Duration {
-    let factor = 2_u32.saturating_pow(attempt.saturating_sub(1));
-    initial.saturating_mul(factor).min(MAX_BACKOFF)
-}
-
-/// `Retry-After` in seconds (the form Harvest sends), at most [`MAX_RETRY_AFTER`].
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+/// The shared retry policy with Harvest's keys: `max_attempts` attempts per request, the first
+/// included, and a backoff ceiling that starts at `initial_backoff` and doubles up to
+/// [`MAX_BACKOFF`]; `Retry-After` is honoured up to [`MAX_RETRY_AFTER`].
+fn retry_policy(config: &HarvestConfig) -> RetryPolicy {
+    RetryPolicy {
+        // Zero attempts would send nothing at all; read it as "no retries".
+        max_attempts: config.max_attempts.max(1),
+        base_delay: config.initial_backoff,
+        max_delay: MAX_BACKOFF,
+        retry_after_cap: MAX_RETRY_AFTER,
+    }
 }
 
 /// Harvest's own words from an error body (`{"error", "error_description"}` or
@@ -236,21 +257,24 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let base = Duration::from_millis(500);
-        assert_eq!(backoff(base, 1), Duration::from_millis(500));
-        assert_eq!(backoff(base, 3), Duration::from_secs(2));
-        assert_eq!(backoff(base, 40), MAX_BACKOFF);
-    }
+    fn the_retry_policy_keeps_harvests_keys_and_ceilings() {
+        let mut config =
+            HarvestConfig::new("1".into(), secrecy::SecretString::from("t"), "ua".into());
+        config.max_attempts = 0;
+        config.initial_backoff = Duration::from_millis(500);
+        let policy = retry_policy(&config);
 
-    #[test]
-    fn retry_after_reads_seconds_and_is_capped() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("15"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(15)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("86400"));
-        assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(policy.max_attempts, 1);
+        assert_eq!(policy.ceiling(0), Duration::from_millis(500));
+        assert_eq!(policy.ceiling(2), Duration::from_secs(2));
+        assert_eq!(policy.ceiling(40), MAX_BACKOFF);
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(15))),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(86_400))),
+            MAX_RETRY_AFTER
+        );
     }
 }

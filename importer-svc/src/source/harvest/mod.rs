@@ -14,9 +14,11 @@
 //! window and absent from the listing was deleted in Harvest.
 //!
 //! Failures: 401/403/404 (and any other 4xx but 429) are [`SourceError::Refused`] with
-//! Harvest's message; 429 waits for `Retry-After` and retries; 5xx and connection failures are
-//! retried with exponential backoff, then [`SourceError::Unavailable`]; a body that is not the
-//! documented JSON is [`SourceError::Protocol`]. All within `max_attempts` per request.
+//! Harvest's message; 429 waits for `Retry-After` and retries; 500, 502 to 504, connection
+//! failures and timeouts are retried with exponential backoff (full jitter), then
+//! [`SourceError::Unavailable`], as is at once any other 5xx; a body that is not the documented
+//! JSON is [`SourceError::Protocol`]. All within `max_attempts` per request, by the API client's
+//! retry policy (`timesheet_client::retry`).
 
 mod http;
 mod wire;
@@ -68,7 +70,8 @@ pub struct HarvestConfig {
     /// the read.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
-    /// The wait before the first retry of a 5xx or connection failure; it doubles each time.
+    /// The longest wait before the first retry of a 5xx or connection failure (the wait is
+    /// random below it); it doubles with each retry, up to a minute.
     #[serde(default = "default_initial_backoff", with = "humantime_serde")]
     pub initial_backoff: Duration,
 }
