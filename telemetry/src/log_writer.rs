@@ -13,6 +13,8 @@
 //! the request rate for 8,192 lines in a row, which is the case where the old synchronous write
 //! blocked on every line anyway.
 
+use std::io::{self, BufWriter};
+
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 /// Lines queued for the writer thread before a caller waits for room. Small on purpose: the
@@ -34,14 +36,21 @@ pub enum LogWriter {
 /// The writer thread for `writer` and the guard that flushes it when dropped (kept inside
 /// [`crate::Guard`]).
 pub(crate) fn non_blocking(writer: LogWriter) -> (NonBlocking, WorkerGuard) {
+    // The worker writes every queued line, then flushes: behind a buffer, the lines that piled
+    // up while it slept leave in one write(2) instead of one each (the gateway spent 13 % of its
+    // CPU on per-line writes under load). Nothing waits in the buffer once the queue is empty.
     match writer {
-        LogWriter::Stdout => non_blocking_to(std::io::stdout()),
-        LogWriter::Stderr => non_blocking_to(std::io::stderr()),
+        LogWriter::Stdout => non_blocking_to(io::stdout()),
+        LogWriter::Stderr => non_blocking_to(io::stderr()),
     }
 }
 
+/// Bytes the writer thread gathers before a write(2): a few hundred access lines.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// The writer thread over any sink (tests give a buffer).
-fn non_blocking_to<W: std::io::Write + Send + 'static>(sink: W) -> (NonBlocking, WorkerGuard) {
+fn non_blocking_to<W: io::Write + Send + 'static>(sink: W) -> (NonBlocking, WorkerGuard) {
+    let sink = BufWriter::with_capacity(WRITE_BUFFER, sink);
     NonBlockingBuilder::default()
         .lossy(false)
         .buffered_lines_limit(BUFFERED_LINES)
@@ -83,6 +92,22 @@ mod tests {
                 .clone();
             String::from_utf8_lossy(&bytes).lines().count()
         }
+    }
+
+    #[test]
+    fn a_line_reaches_the_stream_once_the_queue_is_empty_not_when_the_buffer_fills() {
+        let sink = Sink::default();
+        let (lines, worker) = non_blocking_to(sink.clone());
+        let (dispatch, guard) = build_subscriber(&TelemetryConfig::new("svc"), lines).unwrap();
+        let _guard = guard.with_log_worker(worker);
+
+        tracing::dispatcher::with_default(&dispatch, || tracing::info!("alone"));
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while sink.lines() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(sink.lines(), 1, "the line waited in the write buffer");
     }
 
     #[test]
