@@ -133,6 +133,7 @@ mod tests {
     use std::net::SocketAddr;
     use std::time::Duration;
 
+    use service_telemetry::testing::CapturedLines;
     use service_telemetry::{build_subscriber, TelemetryConfig};
 
     use super::*;
@@ -162,33 +163,13 @@ mod tests {
     fn subscriber(
         filter: &str,
         otlp_endpoint: Option<&str>,
-        lines: &Lines,
+        lines: &CapturedLines,
     ) -> (tracing::Dispatch, service_telemetry::Guard) {
         let mut config = TelemetryConfig::new("gateway");
         config.filter = log_filter(filter);
         config.otlp_endpoint = otlp_endpoint.map(str::to_owned);
         let lines = lines.clone();
         build_subscriber(&config, move || lines.clone()).unwrap()
-    }
-
-    /// Log lines captured in memory.
-    #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Lines {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
     }
 
     #[test]
@@ -207,7 +188,7 @@ mod tests {
 
     #[test]
     fn without_an_exporter_the_request_spans_are_not_created() {
-        let lines = Lines::default();
+        let lines = CapturedLines::default();
         let (dispatch, _guard) = subscriber("info", None, &lines);
         tracing::dispatcher::with_default(&dispatch, || {
             let span = request_span(&request(), "rid", Some("/v1/timesheets/entries"));
@@ -223,7 +204,7 @@ mod tests {
 
     #[test]
     fn with_an_exporter_the_request_spans_exist_even_at_a_quiet_log_level() {
-        let lines = Lines::default();
+        let lines = CapturedLines::default();
         // Nothing listens here, and nothing is recorded to be sent (see CLIENT).
         let (dispatch, _guard) = subscriber("warn", Some("http://127.0.0.1:9"), &lines);
         tracing::dispatcher::with_default(&dispatch, || {

@@ -13,6 +13,8 @@
 //! sends.
 
 mod claims;
+#[cfg(test)]
+mod fixtures;
 mod keys;
 mod sign;
 mod verify;

@@ -20,6 +20,8 @@
 //! Try it: `cargo run -p service-telemetry --example export_spans --features test-util`.
 
 mod any_filter;
+#[cfg(feature = "test-util")]
+mod captured_lines;
 mod config;
 mod error;
 mod exporter;

@@ -60,43 +60,13 @@ fn non_blocking_to<W: io::Write + Send + 'static>(sink: W) -> (NonBlocking, Work
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::sync::{Arc, Mutex};
-
     use super::*;
+    use crate::testing::CapturedLines;
     use crate::{build_subscriber, TelemetryConfig};
-
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Sink {
-        fn lines(&self) -> usize {
-            let bytes = self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            String::from_utf8_lossy(&bytes).lines().count()
-        }
-    }
 
     #[test]
     fn a_line_reaches_the_stream_once_the_queue_is_empty_not_when_the_buffer_fills() {
-        let sink = Sink::default();
+        let sink = CapturedLines::default();
         let (lines, worker) = non_blocking_to(sink.clone());
         let (dispatch, guard) = build_subscriber(&TelemetryConfig::new("svc"), lines).unwrap();
         let _guard = guard.with_log_worker(worker);
@@ -104,16 +74,16 @@ mod tests {
         tracing::dispatcher::with_default(&dispatch, || tracing::info!("alone"));
 
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while sink.lines() == 0 && std::time::Instant::now() < deadline {
+        while sink.count() == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        assert_eq!(sink.lines(), 1, "the line waited in the write buffer");
+        assert_eq!(sink.count(), 1, "the line waited in the write buffer");
     }
 
     #[test]
     fn every_line_queued_behind_a_full_buffer_is_written_once_the_guard_drops() {
         // More lines than the channel holds: with `lossy(false)` the callers wait, none is lost.
-        let sink = Sink::default();
+        let sink = CapturedLines::default();
         let (lines, worker) = non_blocking_to(sink.clone());
         let (dispatch, guard) = build_subscriber(&TelemetryConfig::new("svc"), lines).unwrap();
         let guard = guard.with_log_worker(worker);
@@ -127,6 +97,6 @@ mod tests {
         drop(dispatch);
         drop(guard);
 
-        assert_eq!(sink.lines(), count);
+        assert_eq!(sink.count(), count);
     }
 }

@@ -1,3 +1,7 @@
+//! Test helpers of any crate that uses service-telemetry (feature `test-util`).
+//!
+//! [`CapturedLines`]: log lines kept in memory.
+//!
 //! [`OtlpReceiver`]: an OTLP/HTTP collector in the test process (feature `test-util`). It takes
 //! `POST /v1/traces` with protobuf bodies, as the exporter (and any OTLP/HTTP client) sends them,
 //! decodes them with opentelemetry-proto and keeps every span as a [`ReceivedSpan`].
@@ -21,6 +25,8 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use prost::Message as _;
 use tokio::sync::oneshot;
+
+pub use crate::captured_lines::CapturedLines;
 
 /// One span as the collector received it. Ids are lowercase hex, as in `traceparent`.
 #[derive(Debug, Clone, PartialEq)]

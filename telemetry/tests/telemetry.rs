@@ -6,13 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::Value;
-use service_telemetry::testing::{OtlpReceiver, ReceivedSpan};
+use service_telemetry::testing::{CapturedLines, OtlpReceiver, ReceivedSpan};
 use service_telemetry::{
     build_subscriber, extract, inject, set_parent_from_headers, trace_id, Guard, LogFormat,
     TelemetryConfig,
@@ -32,32 +31,13 @@ fn traceparent(flags: &str) -> HeaderMap {
     headers
 }
 
-/// Log lines written by a subscriber, for assertions.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    fn json(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// The JSON log lines written so far, parsed.
+fn json(lines: &CapturedLines) -> Vec<Value> {
+    lines
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 fn config(receiver: Option<&OtlpReceiver>) -> TelemetryConfig {
@@ -66,8 +46,8 @@ fn config(receiver: Option<&OtlpReceiver>) -> TelemetryConfig {
     config
 }
 
-fn subscriber(config: &TelemetryConfig) -> (Dispatch, Guard, Lines) {
-    let lines = Lines::default();
+fn subscriber(config: &TelemetryConfig) -> (Dispatch, Guard, CapturedLines) {
+    let lines = CapturedLines::default();
     let writer = lines.clone();
     let (dispatch, guard) = build_subscriber(config, move || writer.clone()).unwrap();
     (dispatch, guard, lines)
@@ -190,7 +170,7 @@ async fn json_log_lines_inside_a_traced_span_carry_its_trace_and_span_id() {
     guard.flush().unwrap();
 
     let spans = receiver.wait_for(WAIT, |s| s.len() >= 2).await;
-    let lines = lines.json();
+    let lines = json(&lines);
     let line = |message: &str| {
         lines
             .iter()
@@ -239,7 +219,7 @@ fn without_tracing_lines_are_plain_json_without_ids() {
         tracing::info_span!("request").in_scope(|| tracing::info!("inside"));
         tracing::debug!("filtered out at info");
     });
-    let lines = lines.json();
+    let lines = json(&lines);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["message"], "inside");
     assert!(lines[0].get("trace_id").is_none());
@@ -309,8 +289,7 @@ fn an_enabled_check_that_sends_nothing_does_not_swallow_the_next_line() {
         assert!(!ask_without_sending(log::Level::Debug, "sqlx::query"));
         tracing::info!("after");
     });
-    let messages: Vec<Value> = lines
-        .json()
+    let messages: Vec<Value> = json(&lines)
         .into_iter()
         .map(|l| l["message"].clone())
         .collect();

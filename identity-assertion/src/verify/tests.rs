@@ -1,27 +1,9 @@
 use super::*;
+use crate::fixtures::{self, principal, NOW};
 use crate::{generate_keypair, AssertionSigner, AUDIENCE_TIMESHEET_SVC};
-use timesheet_domain::{PrincipalKind, Scope, ScopeSet, TenantId};
-
-const NOW: i64 = 1_800_000_000;
-
-fn principal() -> Principal {
-    Principal {
-        tenant: TenantId::parse("exampleco").unwrap(),
-        subject: "importer@clients".into(),
-        client_id: Some("importer".into()),
-        kind: PrincipalKind::Machine,
-        scopes: [Scope::BatchUpload].into_iter().collect::<ScopeSet>(),
-        token_id: Some("tok-1".into()),
-        token_expires_at: NOW + 3600,
-    }
-}
 
 fn binding() -> RequestBinding {
-    RequestBinding {
-        method: "POST".into(),
-        path_and_query: "/v1/timesheets/upload".into(),
-        request_id: "req-1".into(),
-    }
+    fixtures::binding("/v1/timesheets/upload")
 }
 
 struct Fixture {
