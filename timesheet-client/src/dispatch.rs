@@ -201,12 +201,5 @@ fn transport_step(call: &Call, source: reqwest::Error) -> Step<Answer, ClientErr
         context: format!("{} {}", call.method, call.url.path()),
         source,
     };
-    if retryable {
-        Step::Retry {
-            error,
-            retry_after: None,
-        }
-    } else {
-        Step::Done(Err(error))
-    }
+    Step::failed(error, retryable)
 }

@@ -128,6 +128,20 @@ pub enum Step<T, E> {
     },
 }
 
+impl<T, E> Step<T, E> {
+    /// A failed attempt: repeated when `retryable` (the server gave no wait), final otherwise.
+    pub fn failed(error: E, retryable: bool) -> Self {
+        if retryable {
+            Step::Retry {
+                error,
+                retry_after: None,
+            }
+        } else {
+            Step::Done(Err(error))
+        }
+    }
+}
+
 /// Runs `attempt` (given the 0-based attempt number) until it is done or `policy` runs out of
 /// attempts, sleeping [`RetryPolicy::delay`] between attempts, logging each retry at warn with
 /// `what` and the error, and counting it in `retries`. Returns the first final result, or the

@@ -112,15 +112,10 @@ impl<'a> Pages<'a> {
         };
         let transport = |err: reqwest::Error, what: &str| {
             let retryable = retry::is_retryable_transport(&err, Safety::Idempotent);
-            let error = unavailable(format!("{what}: {}", err.without_url()));
-            if retryable {
-                Step::Retry {
-                    error,
-                    retry_after: None,
-                }
-            } else {
-                Step::Done(Err(error))
-            }
+            Step::failed(
+                unavailable(format!("{what}: {}", err.without_url())),
+                retryable,
+            )
         };
         let response = match self
             .http
