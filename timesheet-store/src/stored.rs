@@ -258,16 +258,17 @@ impl IdempotencyRow {
     }
 }
 
-/// The planner decides updates from rows it read in this transaction, so a missing row is a
-/// bug: fail (and roll back) rather than report an update that did not happen.
-pub(crate) fn check_all_updated(affected: u64, expected: usize) -> Result<(), StoreError> {
+/// The planner decides updates from rows it read in this transaction and names workers it
+/// resolved in this tenant, so a row not written (missing, or naming a worker the tenant does not
+/// have) is a bug: fail (and roll back) rather than report a write that did not happen.
+pub(crate) fn check_all_written(affected: u64, expected: usize) -> Result<(), StoreError> {
     if usize::try_from(affected).ok() == Some(expected) {
         return Ok(());
     }
     tracing::error!(
         expected,
         affected,
-        "entries to update are missing from this tenant"
+        "entries to write, or their workers, are missing from this tenant"
     );
     Err(StoreError::Internal(sqlx::Error::RowNotFound))
 }

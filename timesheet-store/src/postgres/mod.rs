@@ -7,6 +7,7 @@
 //! never changes with the row count.
 
 mod codec;
+mod copy_text;
 mod entries;
 mod idempotency;
 mod list;

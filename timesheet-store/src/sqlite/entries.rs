@@ -199,7 +199,7 @@ pub(super) async fn write_entries(
             .in_span(statement("UPDATE", "time_entry"))
             .await
             .map_err(map_err)?;
-        stored::check_all_updated(done.rows_affected(), chunk.len())?;
+        stored::check_all_written(done.rows_affected(), chunk.len())?;
     }
     Ok(())
 }

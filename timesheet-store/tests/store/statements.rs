@@ -38,7 +38,7 @@ async fn each_statement_runs_in_a_span_below_the_callers(store: Arc<dyn Store>) 
     guard.flush().unwrap();
     let expected_count = match store.backend() {
         Backend::Sqlite => 4,
-        Backend::Postgres => 5,
+        Backend::Postgres => 6,
     };
     // Only the statements' spans are awaited: the caller's ends whenever sqlx lets go of it
     // (SQLite's connection worker may keep the span it was last handed for a while).
@@ -66,6 +66,8 @@ async fn each_statement_runs_in_a_span_below_the_callers(store: Arc<dyn Store>) 
             vec![
                 "BEGIN -",
                 "SELECT pg_advisory_xact_lock",
+                // the stored workers first: only new or changed ones are written
+                "SELECT worker",
                 "INSERT worker",
                 "COMMIT -",
                 "SELECT worker",

@@ -109,3 +109,54 @@ on_both_backends!(
     another_tenant_cannot_see_or_delete_an_entry_sqlite,
     another_tenant_cannot_see_or_delete_an_entry_postgres
 );
+
+async fn an_entry_cannot_name_another_tenants_worker(store: Arc<dyn Store>) {
+    let a = tenant("tenant-a");
+    let b = tenant("tenant-b");
+    let theirs = add_worker(&store, &b, "c-99").await;
+    let mine = add_worker(&store, &a, "c-77").await;
+
+    // An insert naming tenant b's worker fails the whole write, and nothing of it is stored.
+    let mut tx = store.begin(&a).await.unwrap();
+    let writes = vec![
+        insert(mine, entry("2026-11-23", 60, Some("ct-1"))),
+        insert(theirs, entry("2026-11-23", 60, Some("ct-2"))),
+    ];
+    let refused = tx
+        .write_entries(&source("tracker"), &writes, "mallory", now())
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    drop(tx);
+    for w in &writes {
+        assert_eq!(store.get_entry(&a, w.id).await.unwrap(), None);
+    }
+
+    // An update moving an entry to tenant b's worker fails too; the entry keeps its worker.
+    let ids = write(
+        &store,
+        &a,
+        "tracker",
+        vec![insert(mine, entry("2026-11-24", 60, Some("ct-3")))],
+    )
+    .await;
+    let mut moved = insert(theirs, entry("2026-11-24", 90, Some("ct-3")));
+    moved.id = ids[0];
+    moved.version = 2;
+    moved.kind = timesheet_store::WriteKind::Update;
+    let mut tx = store.begin(&a).await.unwrap();
+    let refused = tx
+        .write_entries(&source("tracker"), &[moved], "mallory", now())
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    drop(tx);
+    let kept = store.get_entry(&a, ids[0]).await.unwrap().unwrap();
+    assert_eq!(kept.worker.id, mine);
+    assert_eq!(kept.minutes.get(), 60);
+    assert_eq!(kept.version, 1);
+}
+
+on_both_backends!(
+    an_entry_cannot_name_another_tenants_worker,
+    an_entry_cannot_name_another_tenants_worker_sqlite,
+    an_entry_cannot_name_another_tenants_worker_postgres
+);
