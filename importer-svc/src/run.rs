@@ -33,6 +33,8 @@ pub enum Mode {
 pub struct RunSettings {
     /// Entries per upload, 1..=1000.
     pub batch_size: usize,
+    /// Uploads on their way at once, 1..=8.
+    pub uploads_in_flight: usize,
     /// The deletion safety valve: a run that would delete more than this fraction of the
     /// entries it imported fails instead. 1.0 disables the valve.
     pub max_delete_fraction: f64,
@@ -44,6 +46,7 @@ impl Default for RunSettings {
     fn default() -> Self {
         Self {
             batch_size: 500,
+            uploads_in_flight: 2,
             max_delete_fraction: 0.5,
             lock_timeout: None,
         }
@@ -182,6 +185,7 @@ async fn execute(
         destination,
         state: deps.state.as_ref(),
         batch_size: deps.settings.batch_size,
+        in_flight: deps.settings.uploads_in_flight,
         stop: &deps.stop,
         progress: &progress,
     };

@@ -1,6 +1,6 @@
-//! Graceful stop: SIGTERM or SIGINT asks a run to stop after the batch in flight and the daemon
-//! to stop after the run in flight. Nothing is cut off half-way, and what was acknowledged is
-//! in the state.
+//! Graceful stop: SIGTERM or SIGINT asks a run to stop once the uploads in flight are answered,
+//! and the daemon to stop after the run in flight. Nothing is cut off half-way, and what was
+//! acknowledged is in the state.
 
 use tokio::sync::watch;
 

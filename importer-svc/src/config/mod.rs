@@ -27,6 +27,10 @@ pub const ENV_PREFIX: &str = "IMPORTER__";
 /// The configuration file, when `--config` is not given.
 pub const ENV_CONFIG: &str = "IMPORTER_CONFIG";
 
+/// More uploads in flight only queue at the service, which stores a tenant's uploads one at a
+/// time.
+const MAX_UPLOADS_IN_FLIGHT: usize = 8;
+
 /// A configuration value that cannot be used, named by its key (`api.batch_size`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {message}")]
@@ -140,6 +144,15 @@ impl Config {
                 ),
             ));
         }
+        if !(1..=MAX_UPLOADS_IN_FLIGHT).contains(&self.api.uploads_in_flight) {
+            return Err(ConfigError::new(
+                "api.uploads_in_flight",
+                format!(
+                    "must be between 1 and {MAX_UPLOADS_IN_FLIGHT}, got {}",
+                    self.api.uploads_in_flight
+                ),
+            ));
+        }
         if self.api.timeout.is_zero() {
             return Err(ConfigError::new("api.timeout", "must be more than zero"));
         }
@@ -201,6 +214,7 @@ impl Config {
     pub fn run_settings(&self) -> RunSettings {
         RunSettings {
             batch_size: self.api.batch_size,
+            uploads_in_flight: self.api.uploads_in_flight,
             max_delete_fraction: self.run.max_delete_fraction,
             lock_timeout: self.run.lock_timeout,
         }

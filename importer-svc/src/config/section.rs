@@ -145,6 +145,8 @@ pub struct ApiConfig {
     pub ca_cert: Option<PathBuf>,
     /// Entries per upload, 1..=1000.
     pub batch_size: usize,
+    /// Uploads on their way at once, 1..=8: the next batch travels while the API stores one.
+    pub uploads_in_flight: usize,
     /// Per-request timeout.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -158,6 +160,9 @@ impl Default for ApiConfig {
             base_url: None,
             ca_cert: None,
             batch_size: 500,
+            // Two hide the trip and the parsing of one batch behind the storing of the other;
+            // the service stores a tenant's uploads one at a time, so more only queue there.
+            uploads_in_flight: 2,
             timeout: Duration::from_secs(30),
             // A scheduled job can afford to wait out a rollout of the gateway or the service
             // (tens of seconds) rather than fail the run: more, slower attempts than the

@@ -14,6 +14,7 @@ fn an_empty_configuration_takes_the_defaults() {
     assert_eq!(config.source.kind, SourceKind::Files);
     assert_eq!(config.source.source_name().as_ref(), "contractor-tracker");
     assert_eq!(config.api.batch_size, 500);
+    assert_eq!(config.api.uploads_in_flight, 2);
     assert_eq!(
         config.state.url.expose_secret(),
         "sqlite://.importer/state.db"
@@ -71,6 +72,8 @@ fn bad_values_name_their_key() {
     for (toml, key) in [
         ("[api]\nbatch_size = 0", "api.batch_size"),
         ("[api]\nbatch_size = 1001", "api.batch_size"),
+        ("[api]\nuploads_in_flight = 0", "api.uploads_in_flight"),
+        ("[api]\nuploads_in_flight = 9", "api.uploads_in_flight"),
         ("[api]\nbatch_size = \"many\"", "api.batch_size"),
         ("[api]\nbatchsize = 10", "api.batchsize"),
         ("[api]\nbase_url = \"not a url\"", "api.base_url"),

@@ -9,6 +9,7 @@
 use timesheet_domain::api::{EntryInput, ItemResult, ItemStatus, UploadResponse};
 use timesheet_domain::SourceName;
 
+use futures_util::stream::{FuturesOrdered, StreamExt as _};
 use tracing::Instrument as _;
 
 use crate::progress::Progress;
@@ -26,39 +27,49 @@ pub(crate) struct Engine<'a> {
     pub destination: &'a dyn Destination,
     pub state: &'a dyn StateStore,
     pub batch_size: usize,
+    /// Uploads on their way at once (at least 1).
+    pub in_flight: usize,
     pub stop: &'a StopSignal,
     pub progress: &'a Progress,
 }
 
 impl Engine<'_> {
     /// Sends the plan's uploads, then its deletions. Stops with [`SyncError::Interrupted`]
-    /// between two steps when a stop is asked for.
+    /// when a stop is asked for: no new upload or deletion starts, the uploads on their way are
+    /// answered and remembered.
+    ///
+    /// Up to `in_flight` uploads are on their way at once, and their answers are taken in the
+    /// order sent: while the API works on one batch the next is already travelling, and the state
+    /// of an acknowledged batch is saved while the next answer is awaited. An upload in flight
+    /// when the run fails or is killed was not remembered, so the next run sends it again and
+    /// the API answers "unchanged": crash safety does not depend on the depth.
     pub async fn execute(&self, plan: &Plan, report: &mut RunReport) -> Result<(), SyncError> {
         self.progress.set_message("uploading");
-        for batch in plan.uploads.chunks(self.batch_size.max(1)) {
-            self.check_stop()?;
-            let span = telemetry::batch_span(batch.len());
-            let before = counts(report);
-            let uploaded = self
-                .upload_batch(batch, report)
-                .instrument(span.clone())
-                .await;
-            let after = counts(report);
-            telemetry::record_batch(
-                &span,
-                BatchCounts {
-                    created: after.created.saturating_sub(before.created),
-                    updated: after.updated.saturating_sub(before.updated),
-                    unchanged: after.unchanged.saturating_sub(before.unchanged),
-                    rejected: after.rejected.saturating_sub(before.rejected),
-                },
-            );
-            if uploaded.is_err() {
-                telemetry::record_failure(&span);
-            }
-            uploaded?;
-            self.progress.advance(batch.len());
+        self.check_stop()?;
+        // A queue of futures rather than a stream combinator over `chunks`: a closure over
+        // borrowed batches inside `buffered` makes this future not provably `Send`
+        // (rust-lang/rust#102211), and the daemon spawns it.
+        let mut batches = plan.uploads.chunks(self.batch_size.max(1));
+        let mut answers = FuturesOrdered::new();
+        for batch in batches.by_ref().take(self.in_flight.max(1)) {
+            answers.push_back(self.send(batch));
         }
+        let mut acknowledged: Vec<EntryWrite> = Vec::new();
+        loop {
+            let save = self.save(std::mem::take(&mut acknowledged));
+            let (answer, saved) = tokio::join!(answers.next(), save);
+            saved?;
+            let Some(answer) = answer else { break };
+            acknowledged = self.take_answer(answer, report)?;
+            // After a stop, the uploads already on their way are answered and remembered (the
+            // loop's last turn saves the last of them); no new one starts.
+            if !self.stop.is_stopped() {
+                if let Some(batch) = batches.next() {
+                    answers.push_back(self.send(batch));
+                }
+            }
+        }
+        self.check_stop()?;
         self.progress.set_message("deleting");
         for delete in &plan.deletes {
             self.check_stop()?;
@@ -78,26 +89,74 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// One batch's upload, in its own span.
+    async fn send<'b>(&self, batch: &'b [PlannedUpload]) -> Answer<'b> {
+        let span = telemetry::batch_span(batch.len());
+        let entries: Vec<EntryInput> = batch.iter().map(|u| u.record.entry.clone()).collect();
+        let response = self
+            .destination
+            .upload(self.source, &entries)
+            .instrument(span.clone())
+            .await
+            .map_err(SyncError::from);
+        Answer {
+            batch,
+            span,
+            response,
+        }
+    }
+
+    /// Counts an answer's results and returns the state rows that remember them.
+    fn take_answer(
+        &self,
+        answer: Answer<'_>,
+        report: &mut RunReport,
+    ) -> Result<Vec<EntryWrite>, SyncError> {
+        let Answer {
+            batch,
+            span,
+            response,
+        } = answer;
+        let before = counts(report);
+        let rows = response
+            .and_then(|response| results_in_input_order(response, batch.len()))
+            .and_then(|results| {
+                batch
+                    .iter()
+                    .zip(results)
+                    .map(|(planned, result)| self.remember(planned, result, report))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        let after = counts(report);
+        telemetry::record_batch(
+            &span,
+            BatchCounts {
+                created: after.created.saturating_sub(before.created),
+                updated: after.updated.saturating_sub(before.updated),
+                unchanged: after.unchanged.saturating_sub(before.unchanged),
+                rejected: after.rejected.saturating_sub(before.rejected),
+            },
+        );
+        if rows.is_err() {
+            telemetry::record_failure(&span);
+        }
+        let rows = rows?;
+        self.progress.advance(batch.len());
+        Ok(rows)
+    }
+
+    async fn save(&self, rows: Vec<EntryWrite>) -> Result<(), SyncError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.state.save_entries(self.source, &rows).await?;
+        Ok(())
+    }
+
     fn check_stop(&self) -> Result<(), SyncError> {
         if self.stop.is_stopped() {
             return Err(SyncError::Interrupted);
         }
-        Ok(())
-    }
-
-    async fn upload_batch(
-        &self,
-        batch: &[PlannedUpload],
-        report: &mut RunReport,
-    ) -> Result<(), SyncError> {
-        let entries: Vec<EntryInput> = batch.iter().map(|u| u.record.entry.clone()).collect();
-        let response = self.destination.upload(self.source, &entries).await?;
-        let results = results_in_input_order(response, batch.len())?;
-        let mut rows = Vec::with_capacity(batch.len());
-        for (planned, result) in batch.iter().zip(results) {
-            rows.push(self.remember(planned, result, report)?);
-        }
-        self.state.save_entries(self.source, &rows).await?;
         Ok(())
     }
 
@@ -158,6 +217,13 @@ impl Engine<'_> {
             },
         })
     }
+}
+
+/// An upload's outcome, with the batch it answers.
+struct Answer<'b> {
+    batch: &'b [PlannedUpload],
+    span: tracing::Span,
+    response: Result<UploadResponse, SyncError>,
 }
 
 /// The report's running answer counts (only ever growing during a run).

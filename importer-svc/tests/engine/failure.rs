@@ -147,8 +147,10 @@ on_both_backends!(
     a_source_that_cannot_be_read_fails_the_run_and_sends_nothing_postgres
 );
 
-async fn a_stop_lets_the_batch_in_flight_finish_then_ends_the_run(db: &TestState) {
+async fn a_stop_lets_the_batches_in_flight_finish_then_ends_the_run(db: &TestState) {
     let s = Scenario::new(db);
+    assert_eq!(s.settings.uploads_in_flight, 2);
+    // Three batches of two: the first two go out together, the third waits for an answer.
     s.source.put_many(6);
     let gate = s.api.hold_uploads();
     let (handle, stop) = stop_pair();
@@ -157,22 +159,23 @@ async fn a_stop_lets_the_batch_in_flight_finish_then_ends_the_run(db: &TestState
 
     s.api.upload_started.notified().await;
     handle.stop();
-    gate.add_permits(1);
+    gate.add_permits(2);
     let result = tokio::time::timeout(Duration::from_secs(10), run)
         .await
         .unwrap()
         .unwrap();
 
     assert!(matches!(result, Err(SyncError::Interrupted)), "{result:?}");
-    assert_eq!(s.api.upload_calls(), 1);
-    assert_eq!(s.api.live("contractor-tracker").len(), 2);
+    assert_eq!(s.api.upload_calls(), 2, "no upload starts after the stop");
+    assert_eq!(s.api.live("contractor-tracker").len(), 4);
     assert_eq!(
         s.state
             .known_entries(s.source.name_ref())
             .await
             .unwrap()
             .len(),
-        2
+        4,
+        "both acknowledged batches are remembered"
     );
     assert_eq!(
         s.state.recent_runs(1).await.unwrap()[0].outcome,
@@ -180,7 +183,7 @@ async fn a_stop_lets_the_batch_in_flight_finish_then_ends_the_run(db: &TestState
     );
 }
 on_both_backends!(
-    a_stop_lets_the_batch_in_flight_finish_then_ends_the_run,
-    a_stop_lets_the_batch_in_flight_finish_then_ends_the_run_sqlite,
-    a_stop_lets_the_batch_in_flight_finish_then_ends_the_run_postgres
+    a_stop_lets_the_batches_in_flight_finish_then_ends_the_run,
+    a_stop_lets_the_batches_in_flight_finish_then_ends_the_run_sqlite,
+    a_stop_lets_the_batches_in_flight_finish_then_ends_the_run_postgres
 );
