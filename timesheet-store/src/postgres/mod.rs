@@ -7,7 +7,6 @@
 //! never changes with the row count.
 
 mod codec;
-mod copy_text;
 mod entries;
 mod idempotency;
 mod list;

@@ -124,8 +124,7 @@ async fn an_entry_reads_back_exactly_as_written(store: Arc<dyn Store>) {
     let t = tenant("exampleco");
     let w = add_worker(&store, &t, "c-77").await;
     let mut new = entry("2026-11-23", 450, Some("ct-1842"));
-    // Tabs, newlines and backslashes are what PostgreSQL's COPY text format escapes; "\\N" and
-    // "\\." would be its NULL and end-of-data markers if they were not.
+    // Tabs, newlines, backslashes and look-alikes of escapes travel as they are.
     new.notes = Notes::parse("line one\nline two — ünïcode\ttab \\ back\\slash \\N \\.").unwrap();
     new.billable = false;
     let write = insert(w, new.clone());

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use timesheet_store::{connect, PgStore, Store, StoreError, StoreOptions};
+use timesheet_store::{connect, EntryWrite, PgStore, Store, StoreError, StoreOptions};
 
 use crate::harness::*;
 
@@ -141,4 +141,76 @@ async fn an_in_memory_sqlite_store_keeps_its_data_between_transactions() {
     )
     .await;
     assert!(store.get_entry(&t, ids[0]).await.unwrap().is_some());
+}
+
+/// A write whose future is dropped half-way (a client gone mid-upload, a timeout) must leave its
+/// pooled connection fit for the next transaction. A `COPY` abandoned this way once left the
+/// server's answer unread, and every later statement on that connection read the answer meant
+/// for the one before: writes reported as committed were lost. One connection, so the next
+/// transaction is sure to get the one the dropped write used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_half_way_leaves_the_connection_fit_for_the_next_postgres() {
+    use sqlx::Connection as _;
+    let db = TestDb::postgres().await;
+    let url = db.postgres_url().unwrap();
+    let single = StoreOptions {
+        max_connections: 1,
+        ..options()
+    };
+    let store = connect(&url, &single).await.unwrap();
+    let t = tenant("exampleco");
+    let w = add_worker(&store, &t, "c-77").await;
+
+    // Batches of 1,000 cut off after 0, 0.3, 0.6, ... ms: some before their insert, some in
+    // the middle of it, the last ones after their commit.
+    let mut cut = 0;
+    for attempt in 0..40u64 {
+        let writes: Vec<EntryWrite> = (0..1000)
+            .map(|i| insert(w, entry("2026-11-23", 1, Some(&format!("x-{attempt}-{i}")))))
+            .collect();
+        let store = store.clone();
+        let t = t.clone();
+        let write = async move {
+            let mut tx = store.begin(&t).await.unwrap();
+            tx.write_entries(&source("tracker"), &writes, "importer", now())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        };
+        if tokio::time::timeout(Duration::from_micros(300 * attempt), write)
+            .await
+            .is_err()
+        {
+            cut += 1;
+        }
+    }
+    assert!(cut > 0, "no write was cut off: the test proves nothing");
+
+    // The connection works as before: a write is committed and reads back exactly.
+    for n in 0..3 {
+        let external = format!("after-{n}");
+        let ids = write(
+            &store,
+            &t,
+            "tracker",
+            vec![insert(w, entry("2026-11-24", 60, Some(&external)))],
+        )
+        .await;
+        let stored = store.get_entry(&t, ids[0]).await.unwrap().unwrap();
+        assert_eq!(stored.external_id, Some(ext(&external)));
+    }
+    // Every cut-off batch is stored whole or not at all.
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "select split_part(external_id, '-', 2), count(*) from time_entry \
+         where external_id like 'x-%' group by 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for (attempt, count) in counts {
+        assert_eq!(count, 1000, "batch {attempt} is stored in part");
+    }
+    drop(store);
+    db.finish().await;
 }
