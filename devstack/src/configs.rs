@@ -372,6 +372,16 @@ mod tests {
         parse(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
+    /// The configuration files of the three services, as `devstack up` writes them.
+    fn write_all(dir: &Path, spec: &StackSpec, layout: &Layout) -> [PathBuf; 3] {
+        let creds = Credentials::load_or_create(&dir.join("credentials.json")).unwrap();
+        [
+            write_svc(spec, layout).unwrap(),
+            write_gateway(spec, layout).unwrap(),
+            write_importer(spec, layout, &creds).unwrap(),
+        ]
+    }
+
     fn endpoint_of(config: &Value) -> Option<&str> {
         config.get("telemetry")?.get("otlp_endpoint")?.as_str()
     }
@@ -381,15 +391,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut spec, layout) = spec(dir.path());
         spec.otlp_endpoint = Some("http://127.0.0.1:4318".to_owned());
-        let creds = Credentials::load_or_create(&dir.path().join("credentials.json")).unwrap();
 
-        let files = [
-            write_svc(&spec, &layout).unwrap(),
-            write_gateway(&spec, &layout).unwrap(),
-            write_importer(&spec, &layout, &creds).unwrap(),
-        ];
-
-        for file in files {
+        for file in write_all(dir.path(), &spec, &layout) {
             let config = read(&file);
             assert_eq!(
                 endpoint_of(&config),
@@ -410,15 +413,8 @@ mod tests {
     fn without_one_tracing_stays_off() {
         let dir = tempfile::tempdir().unwrap();
         let (spec, layout) = spec(dir.path());
-        let creds = Credentials::load_or_create(&dir.path().join("credentials.json")).unwrap();
 
-        let files = [
-            write_svc(&spec, &layout).unwrap(),
-            write_gateway(&spec, &layout).unwrap(),
-            write_importer(&spec, &layout, &creds).unwrap(),
-        ];
-
-        for file in files {
+        for file in write_all(dir.path(), &spec, &layout) {
             assert_eq!(endpoint_of(&read(&file)), None, "{}", file.display());
         }
     }
