@@ -59,6 +59,7 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
 
     let conf = ServerConf {
         threads: proxy_settings.server.threads,
+        work_stealing: proxy_settings.server.work_stealing,
         grace_period_seconds: Some(proxy_settings.server.grace_period.as_secs()),
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()

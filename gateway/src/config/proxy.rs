@@ -29,6 +29,11 @@ pub struct ServerConfig {
     pub grace_period: Duration,
     /// Worker threads of the proxy service.
     pub threads: usize,
+    /// One work-stealing runtime over `threads` (Pingora's default), or (`false`, ours) `threads`
+    /// single-thread runtimes, each keeping the connections it was given. A request here is a
+    /// few tens of microseconds of work with nothing to balance, and without stealing no worker
+    /// takes queue locks or wakes another: bench/gateway measured 10-15 % less CPU per request.
+    pub work_stealing: bool,
     /// Bytes of the read buffer Pingora puts under each client connection's TLS (0: none).
     pub l4_read_buffer: usize,
 }
@@ -96,6 +101,7 @@ pub(super) struct RawServer {
     key_file: Option<PathBuf>,
     grace_period_secs: u64,
     threads: usize,
+    work_stealing: bool,
     l4_read_buffer_bytes: usize,
 }
 
@@ -107,6 +113,7 @@ impl Default for RawServer {
             key_file: None,
             grace_period_secs: 5,
             threads: 2,
+            work_stealing: false,
             l4_read_buffer_bytes: DEFAULT_L4_READ_BUFFER_BYTES,
         }
     }
@@ -243,6 +250,7 @@ impl RawProxy {
                 key_file: self.server.key_file,
                 grace_period: Duration::from_secs(self.server.grace_period_secs),
                 threads: self.server.threads,
+                work_stealing: self.server.work_stealing,
                 l4_read_buffer: self.server.l4_read_buffer_bytes,
             },
             upstream: UpstreamConfig {

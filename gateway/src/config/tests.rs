@@ -62,6 +62,7 @@ fn a_good_file_is_read_with_defaults() {
     assert_eq!(config.jwks.max_stale, Duration::from_secs(86_400));
     assert_eq!(config.jwks.negative_cache, Duration::from_secs(300));
     assert_eq!(config.token_cache.max_entries, 100_000);
+    assert!(!config.proxy.server.work_stealing);
     assert_eq!(config.tenants.len(), 2);
     assert_eq!(config.routes.len(), 3);
 
@@ -199,9 +200,11 @@ fn environment_overrides_nest_with_double_underscores() {
         jail.create_file("gateway.toml", GOOD)?;
         jail.set_env("GATEWAY__JWKS__MIN_REFETCH_INTERVAL_SECS", "5");
         jail.set_env("GATEWAY__REALM", "override");
+        jail.set_env("GATEWAY__SERVER__WORK_STEALING", "true");
         let config = GatewayConfig::load(Path::new("gateway.toml")).map_err(|e| e.to_string())?;
         assert_eq!(config.jwks.min_refetch_interval, Duration::from_secs(5));
         assert_eq!(config.realm, "override");
+        assert!(config.proxy.server.work_stealing);
 
         jail.set_env("GATEWAY__JWKS__BOGUS", "1");
         let err = GatewayConfig::load(Path::new("gateway.toml")).unwrap_err();
