@@ -6,8 +6,10 @@
 //! - `weeks`: the submission and approval workflow, and the approvals queue.
 //! - `compat`: the Auth0 sample's routes over the same ledger.
 //! - `openapi`: the generated OpenAPI 3.1 document.
+//! - `detached`: requests that may write run in a task the client's connection cannot cancel.
 
 pub mod compat;
+mod detached;
 pub mod entries;
 pub mod health;
 pub mod openapi;
@@ -35,6 +37,8 @@ pub fn api_router(state: AppState) -> Router<AppState> {
             state,
             crate::extract::authenticate,
         ))
+        // Outermost, so authentication and the handler run in the detached task together.
+        .layer(axum::middleware::from_fn(detached::run_writes_to_their_end))
 }
 
 async fn not_found() -> ApiError {

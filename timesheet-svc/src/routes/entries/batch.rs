@@ -6,7 +6,6 @@ use timesheet_domain::{Problem, ProblemType, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{read_json_body, Caller};
 use crate::state::AppState;
-use tracing::Instrument as _;
 
 /// Upserts up to 1,000 entries keyed by (source, external_id). Each item is reported in input
 /// order as created, updated, unchanged or rejected (with its problem); the accepted ones are
@@ -37,28 +36,9 @@ pub async fn upload_entries(
             )),
         ));
     }
-    // Applied in a task of its own, so that a client gone mid-upload (a killed importer) cannot
-    // drop the store's write transaction half-way: sqlx's SQLite writer did not always come back
-    // from that, and answered every later upload with a 500. An upload is idempotent, so
-    // finishing one nobody waits for is harmless.
-    let applied = tokio::spawn(
-        {
-            let state = state.clone();
-            let principal = principal.clone();
-            async move {
-                let response =
-                    crate::ledger::upload(&state, &principal, &upload.source, &upload.entries)
-                        .await;
-                response.map(|response| (response, upload))
-            }
-        }
-        .in_current_span(),
-    )
-    .await;
-    let (response, upload) = applied.map_err(|err| {
-        tracing::error!(error = %err, "the upload task failed");
-        ApiError::of(ProblemType::Internal)
-    })??;
+    // Runs in a task the client's connection cannot cancel (routes::detached).
+    let response =
+        crate::ledger::upload(&state, principal, &upload.source, &upload.entries).await?;
     tracing::info!(
         source = %upload.source,
         created = response.created,
