@@ -17,6 +17,7 @@ use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use crate::admin::{AdminApp, UpstreamHealth};
+use crate::assertion_cache::Assertions;
 use crate::background::{ConfigReload, JwksRefresh, UpstreamHealthCheck};
 use crate::config::{ConfigError, ConfigIssue, GatewayConfig};
 use crate::metrics::Metrics;
@@ -45,6 +46,7 @@ pub fn build_server(config_path: &Path) -> Result<Server, StartError> {
 /// re-reads), so `main` can set up logs and traces from it before anything else happens.
 pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Server, StartError> {
     let signer = load_signer(&config)?;
+    let assertion_cache_entries = config.require_proxy()?.cache_entries;
     let certs = SniCertificates::from_config(&config)?;
     for host in certs.hostnames() {
         tracing::info!(host, "tenant certificate loaded");
@@ -69,7 +71,7 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
 
     let gateway = Gateway {
         runtime: Arc::clone(&shared),
-        signer,
+        assertions: Assertions::new(signer, assertion_cache_entries),
         upstream: proxy_settings.upstream.clone(),
         limiter: RateLimiter::new(),
         metrics: Arc::clone(&metrics),

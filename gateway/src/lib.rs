@@ -2,7 +2,7 @@
 //!
 //! What it holds: the validated configuration ([`config`]), tenant resolution ([`tenant`]),
 //! access-token authentication with a moka-cached JWKS and a verified-token cache ([`auth`]),
-//! route authorization ([`policy`]), rate limits ([`ratelimit`]), the one builder of the
+//! route authorization ([`policy`]), the identity assertions forwarded ([`assertion_cache`]), rate limits ([`ratelimit`]), the one builder of the
 //! gateway's own error responses ([`respond`]), and the Pingora pieces: the `ProxyHttp`
 //! implementation ([`proxy`], with per-request state in [`ctx`]), admission decisions
 //! ([`admission`]), header rewriting ([`forward`]), TLS with SNI ([`tls`]), the admin listener
@@ -18,6 +18,7 @@ pub mod access_log;
 pub mod admin;
 pub mod admission;
 pub mod app;
+pub mod assertion_cache;
 pub mod auth;
 pub mod background;
 pub mod config;

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use identity_assertion::{AssertionSigner, RequestBinding};
+use identity_assertion::RequestBinding;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 
 use crate::access_log::AccessRecord;
 use crate::admission::{admit, Admitted, AuthorizationHeader, Refusal, RequestFacts};
+use crate::assertion_cache::Assertions;
 use crate::config::UpstreamConfig;
 use crate::ctx::RequestCtx;
 use crate::forward;
@@ -31,7 +32,7 @@ use crate::telemetry;
 #[derive(Debug)]
 pub struct Gateway {
     pub runtime: Arc<SharedRuntime>,
-    pub signer: AssertionSigner,
+    pub assertions: Assertions,
     pub upstream: UpstreamConfig,
     pub limiter: RateLimiter,
     pub metrics: Arc<Metrics>,
@@ -109,7 +110,7 @@ impl ProxyHttp for Gateway {
         telemetry::propagate(upstream, &ctx.upstream_span)?;
         if let Some(principal) = &ctx.principal {
             let assertion = self.assertion(principal, upstream, &ctx.request_id)?;
-            upstream.insert_header(identity_assertion::HEADER, assertion)?;
+            upstream.insert_header(identity_assertion::HEADER, &*assertion)?;
         }
         Ok(())
     }
@@ -200,7 +201,7 @@ impl Gateway {
         principal: &Principal,
         upstream: &RequestHeader,
         request_id: &str,
-    ) -> Result<String> {
+    ) -> Result<Arc<str>> {
         let binding = RequestBinding {
             method: upstream.method.as_str().to_owned(),
             path_and_query: upstream
@@ -210,8 +211,8 @@ impl Gateway {
                 .to_owned(),
             request_id: request_id.to_owned(),
         };
-        self.signer
-            .sign(principal, &binding, crate::auth::unix_now())
+        self.assertions
+            .assertion(principal, &binding, crate::auth::unix_now())
             .or_err(ErrorType::InternalError, "signing the identity assertion")
     }
 

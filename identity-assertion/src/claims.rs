@@ -18,10 +18,13 @@ pub struct AssertionClaims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
-    /// Request binding: method, path and query, request id.
+    /// Request binding: method, path and query, and, in an assertion made for one request
+    /// only, its request id. Without `rid` the assertion serves every request with this method,
+    /// path and query until it expires (see [`crate::AssertionSigner::sign_reusable`]).
     pub htm: String,
     pub htu: String,
-    pub rid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
     /// The principal.
     pub tenant: TenantId,
     pub sub: String,

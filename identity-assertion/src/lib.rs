@@ -21,7 +21,7 @@ mod verify;
 
 pub use claims::{AssertionClaims, RequestBinding};
 pub use keys::{generate_keypair, KeyError, KeyPair};
-pub use sign::{AssertionSigner, SignError};
+pub use sign::{AssertionSigner, SignError, SignedAssertion};
 pub use verify::{AssertionError, AssertionVerifier, VerifierKey};
 
 /// The request header that carries the assertion.

@@ -72,22 +72,69 @@ impl AssertionSigner {
         })
     }
 
-    /// The assertion for `principal` on the request `binding`, issued at `now` (Unix seconds).
+    /// The assertion for `principal` on the request `binding` only (its request id included),
+    /// issued at `now` (Unix seconds).
     pub fn sign(
         &self,
         principal: &Principal,
         binding: &RequestBinding,
         now: i64,
     ) -> Result<String, SignError> {
-        let claims = AssertionClaims {
+        let claims = self.claims(
+            principal,
+            &binding.method,
+            &binding.path_and_query,
+            Some(&binding.request_id),
+            now,
+        );
+        self.encode(&claims)
+    }
+
+    /// An assertion for `principal` on every request with `method` and `path_and_query` until
+    /// it expires: no request id. A verifier accepts it exactly where it accepts one made per
+    /// request, except that the `x-request-id` it arrives with is not checked.
+    ///
+    /// What that gives up: nothing a verifier without a replay cache had. Whoever holds an
+    /// assertion can already send it again with the same `x-request-id` until `exp`; either way
+    /// it is good for this principal, method and path only. What it buys: the gateway signs
+    /// once per principal and request line, not once per request.
+    pub fn sign_reusable(
+        &self,
+        principal: &Principal,
+        method: &str,
+        path_and_query: &str,
+        now: i64,
+    ) -> Result<SignedAssertion, SignError> {
+        let claims = self.claims(principal, method, path_and_query, None, now);
+        Ok(SignedAssertion {
+            token: self.encode(&claims)?,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+        })
+    }
+
+    /// How long an assertion made now is accepted, at most.
+    pub fn ttl_secs(&self) -> i64 {
+        self.ttl_secs
+    }
+
+    fn claims(
+        &self,
+        principal: &Principal,
+        method: &str,
+        path_and_query: &str,
+        request_id: Option<&str>,
+        now: i64,
+    ) -> AssertionClaims {
+        AssertionClaims {
             iss: ISSUER.to_owned(),
             aud: self.audience.clone(),
             iat: now,
             // Never outlive the access token it was derived from.
             exp: (now + self.ttl_secs).min(principal.token_expires_at.max(now)),
-            htm: binding.method.clone(),
-            htu: binding.path_and_query.clone(),
-            rid: binding.request_id.clone(),
+            htm: method.to_owned(),
+            htu: path_and_query.to_owned(),
+            rid: request_id.map(str::to_owned),
             tenant: principal.tenant.clone(),
             sub: principal.subject.clone(),
             client_id: principal.client_id.clone(),
@@ -95,8 +142,11 @@ impl AssertionSigner {
             scope: principal.scopes,
             token_jti: principal.token_id.clone(),
             token_exp: principal.token_expires_at,
-        };
-        let claims = serde_json::to_vec(&claims)?;
+        }
+    }
+
+    fn encode(&self, claims: &AssertionClaims) -> Result<String, SignError> {
+        let claims = serde_json::to_vec(claims)?;
         let mut token = String::with_capacity(self.header_prefix.len() + claims.len() * 2 + 90);
         token.push_str(&self.header_prefix);
         URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
@@ -105,6 +155,16 @@ impl AssertionSigner {
         URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
         Ok(token)
     }
+}
+
+/// An assertion made by [`AssertionSigner::sign_reusable`], with its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedAssertion {
+    pub token: String,
+    /// Unix seconds.
+    pub issued_at: i64,
+    /// Unix seconds; not accepted after this (plus the verifier's leeway).
+    pub expires_at: i64,
 }
 
 #[cfg(test)]

@@ -148,7 +148,10 @@ impl AssertionVerifier {
         }
         if !claims.htm.eq_ignore_ascii_case(&binding.method)
             || claims.htu != binding.path_and_query
-            || claims.rid != binding.request_id
+            || claims
+                .rid
+                .as_deref()
+                .is_some_and(|rid| rid != binding.request_id)
         {
             return Err(AssertionError::WrongRequest);
         }

@@ -66,6 +66,8 @@ pub struct AssertionConfig {
     pub private_key_file: PathBuf,
     pub kid: Option<String>,
     pub ttl_secs: i64,
+    /// Reusable assertions kept (see `assertion_cache`); 0 signs every request on its own.
+    pub cache_entries: u64,
 }
 
 /// `[admin]`: `/healthz`, `/readyz`, `/metrics` (plain HTTP; bind it to loopback or a
@@ -148,11 +150,21 @@ pub(super) struct RawAssertion {
     kid: Option<String>,
     #[serde(default = "default_assertion_ttl")]
     ttl_secs: i64,
+    #[serde(default = "default_assertion_cache_entries")]
+    cache_entries: u64,
 }
 
 fn default_assertion_ttl() -> i64 {
     60
 }
+
+/// About a megabyte: an assertion is ~0.8 KB.
+fn default_assertion_cache_entries() -> u64 {
+    10_000
+}
+
+/// Upper bound of `[assertion] cache_entries` (about 800 MB of assertions).
+const MAX_ASSERTION_CACHE_ENTRIES: u64 = 1_000_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -223,6 +235,12 @@ impl RawProxy {
             if !(1..=300).contains(&a.ttl_secs) {
                 issues.push(ConfigIssue::new("assertion.ttl_secs", "must be 1..=300"));
             }
+            if a.cache_entries > MAX_ASSERTION_CACHE_ENTRIES {
+                issues.push(ConfigIssue::new(
+                    "assertion.cache_entries",
+                    format!("must be 0..={MAX_ASSERTION_CACHE_ENTRIES}"),
+                ));
+            }
             if a.kid.as_deref().is_some_and(|k| k.trim().is_empty()) {
                 issues.push(ConfigIssue::new("assertion.kid", "must not be empty"));
             }
@@ -264,6 +282,7 @@ impl RawProxy {
                 private_key_file: a.private_key_file,
                 kid: a.kid,
                 ttl_secs: a.ttl_secs,
+                cache_entries: a.cache_entries,
             }),
             admin: AdminConfig { listen: admin? },
             strip_headers,
@@ -386,6 +405,7 @@ read_timeout_ms = 0
 [assertion]
 private_key_file = "k.pem"
 ttl_secs = 3600
+cache_entries = 1000001
 [admin]
 listen = "127.0.0.1"
 "#,
@@ -396,6 +416,7 @@ listen = "127.0.0.1"
             "server.l4_read_buffer_bytes",
             "upstream.read_timeout_ms",
             "assertion.ttl_secs",
+            "assertion.cache_entries",
             "admin.listen",
             "strip_headers[0]",
         ] {

@@ -69,6 +69,47 @@ fn an_assertion_for_another_request_is_refused() {
 }
 
 #[test]
+fn a_reusable_assertion_serves_any_request_id_but_only_its_method_and_path() {
+    let f = fixture();
+    let b = binding();
+    let signed = f
+        .signer
+        .sign_reusable(&principal(), &b.method, &b.path_and_query, NOW)
+        .unwrap();
+    assert_eq!((signed.issued_at, signed.expires_at), (NOW, NOW + 60));
+    for request_id in ["req-1", "req-2", ""] {
+        let binding = RequestBinding {
+            request_id: request_id.into(),
+            ..binding()
+        };
+        assert_eq!(
+            f.verifier.verify(&signed.token, &binding, NOW + 30),
+            Ok(principal()),
+            "request id {request_id:?}"
+        );
+    }
+    for other in [
+        RequestBinding {
+            method: "DELETE".into(),
+            ..binding()
+        },
+        RequestBinding {
+            path_and_query: "/v1/timesheets/upload?dry_run=true".into(),
+            ..binding()
+        },
+    ] {
+        assert_eq!(
+            f.verifier.verify(&signed.token, &other, NOW),
+            Err(AssertionError::WrongRequest)
+        );
+    }
+    assert_eq!(
+        f.verifier.verify(&signed.token, &binding(), NOW + 60 + 6),
+        Err(AssertionError::Expired)
+    );
+}
+
+#[test]
 fn expired_and_future_assertions_are_refused() {
     let f = fixture();
     let token = f.signer.sign(&principal(), &binding(), NOW).unwrap();

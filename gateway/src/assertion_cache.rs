@@ -1,0 +1,265 @@
+//! The identity assertions the gateway forwards, signed once per principal and request line.
+//!
+//! An Ed25519 signature was two-thirds of what authentication added to a request (bench/gateway,
+//! docs/benchmarks.md); the verified-token cache had already made everything else a lookup. So
+//! assertions are made reusable (bound to the principal, method, path and query, not to one
+//! request id: see `AssertionSigner::sign_reusable` for why that gives nothing up) and kept
+//! here for half their lifetime, so a reused one always has at least half its lifetime left
+//! when the service checks it.
+//!
+//! Keys are the SHA-256 of the principal and the request line. Like the verified-token cache, a
+//! 256-bit digest makes the map's own equality the comparison. The cache is bounded by
+//! `[assertion] cache_entries` (moka evicts by TinyLFU); 0 turns it off, and every request is then
+//! signed on its own, bound to its request id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use identity_assertion::{AssertionSigner, RequestBinding, SignError};
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
+use timesheet_domain::Principal;
+
+/// SHA-256 of (principal, method, path and query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key([u8; 32]);
+
+impl Key {
+    fn new(principal: &Principal, method: &str, path_and_query: &str) -> Result<Self, SignError> {
+        let mut hasher = Sha256::new();
+        // JSON, so that every field is delimited: no two principals or lines share a key by
+        // concatenation.
+        serde_json::to_writer(
+            HashWriter(&mut hasher),
+            &(principal, method, path_and_query),
+        )?;
+        Ok(Self(hasher.finalize().into()))
+    }
+}
+
+/// Feeds serde_json's output to the hasher without an intermediate buffer.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct Reusable {
+    token: Arc<str>,
+    /// Unix seconds after which a new assertion is made.
+    reuse_until: i64,
+}
+
+/// Makes (or reuses) the assertion for a request.
+#[derive(Clone)]
+pub struct Assertions {
+    signer: AssertionSigner,
+    cache: Option<Cache<Key, Arc<Reusable>>>,
+}
+
+impl std::fmt::Debug for Assertions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assertions")
+            .field("signer", &self.signer)
+            .field("cached", &self.cache.as_ref().map(Cache::entry_count))
+            .finish()
+    }
+}
+
+impl Assertions {
+    /// Keeps up to `max_entries` reusable assertions; 0 signs every request on its own.
+    pub fn new(signer: AssertionSigner, max_entries: u64) -> Self {
+        let cache = (max_entries > 0).then(|| {
+            let reuse = Duration::from_secs(reuse_secs(signer.ttl_secs()).unsigned_abs());
+            Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(reuse)
+                .build()
+        });
+        Self { signer, cache }
+    }
+
+    /// The assertion for `principal` on `binding`'s request, at `now` (Unix seconds).
+    pub fn assertion(
+        &self,
+        principal: &Principal,
+        binding: &RequestBinding,
+        now: i64,
+    ) -> Result<Arc<str>, SignError> {
+        let Some(cache) = &self.cache else {
+            return Ok(self.signer.sign(principal, binding, now)?.into());
+        };
+        let key = Key::new(principal, &binding.method, &binding.path_and_query)?;
+        if let Some(hit) = cache.get(&key) {
+            if now < hit.reuse_until {
+                return Ok(Arc::clone(&hit.token));
+            }
+        }
+        let signed =
+            self.signer
+                .sign_reusable(principal, &binding.method, &binding.path_and_query, now)?;
+        let token: Arc<str> = signed.token.into();
+        cache.insert(
+            key,
+            Arc::new(Reusable {
+                token: Arc::clone(&token),
+                // Half the lifetime, and never past the assertion's own expiry (which an
+                // access token about to expire brings forward).
+                reuse_until: (signed.issued_at + reuse_secs(self.signer.ttl_secs()))
+                    .min(signed.expires_at),
+            }),
+        );
+        Ok(token)
+    }
+}
+
+/// How long an assertion is reused: half its lifetime, at least a second.
+fn reuse_secs(ttl_secs: i64) -> i64 {
+    (ttl_secs / 2).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use identity_assertion::{
+        generate_keypair, AssertionVerifier, VerifierKey, AUDIENCE_TIMESHEET_SVC,
+    };
+    use timesheet_domain::{PrincipalKind, Scope, ScopeSet};
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn principal(subject: &str) -> Principal {
+        Principal {
+            tenant: "acme".parse().unwrap(),
+            subject: subject.into(),
+            client_id: Some("importer".into()),
+            kind: PrincipalKind::Machine,
+            scopes: ScopeSet::from_iter([Scope::BatchUpload]),
+            token_id: None,
+            token_expires_at: NOW + 3600,
+        }
+    }
+
+    fn binding(method: &str, path: &str, request_id: &str) -> RequestBinding {
+        RequestBinding {
+            method: method.into(),
+            path_and_query: path.into(),
+            request_id: request_id.into(),
+        }
+    }
+
+    fn setup(max_entries: u64) -> (Assertions, AssertionVerifier) {
+        let pair = generate_keypair().unwrap();
+        let signer =
+            AssertionSigner::from_pem(&pair.private_pem, None, AUDIENCE_TIMESHEET_SVC, 60).unwrap();
+        let verifier = AssertionVerifier::new(
+            &[VerifierKey {
+                kid: None,
+                public_pem: pair.public_pem,
+            }],
+            AUDIENCE_TIMESHEET_SVC,
+            0,
+        )
+        .unwrap();
+        (Assertions::new(signer, max_entries), verifier)
+    }
+
+    #[test]
+    fn the_same_principal_and_request_line_reuse_one_assertion_for_half_its_life() {
+        let (assertions, verifier) = setup(100);
+        let me = principal("a@clients");
+        let first = assertions
+            .assertion(&me, &binding("POST", "/v1/timesheets/upload", "r1"), NOW)
+            .unwrap();
+        let again = assertions
+            .assertion(
+                &me,
+                &binding("POST", "/v1/timesheets/upload", "r2"),
+                NOW + 29,
+            )
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "signed again within the window"
+        );
+        // The service accepts it for the second request, whose id it does not carry.
+        assert_eq!(
+            verifier.verify(
+                &again,
+                &binding("POST", "/v1/timesheets/upload", "r2"),
+                NOW + 29
+            ),
+            Ok(me.clone())
+        );
+
+        let later = assertions
+            .assertion(
+                &me,
+                &binding("POST", "/v1/timesheets/upload", "r3"),
+                NOW + 30,
+            )
+            .unwrap();
+        assert_ne!(first, later, "reused past half its lifetime");
+    }
+
+    #[test]
+    fn another_principal_method_or_path_gets_its_own_assertion() {
+        let (assertions, verifier) = setup(100);
+        let me = principal("a@clients");
+        let mine = assertions
+            .assertion(&me, &binding("GET", "/v1/timesheets/entries", "r1"), NOW)
+            .unwrap();
+        for (who, method, path) in [
+            (principal("b@clients"), "GET", "/v1/timesheets/entries"),
+            (me.clone(), "DELETE", "/v1/timesheets/entries"),
+            (me.clone(), "GET", "/v1/timesheets/entries?limit=5"),
+        ] {
+            let binding = binding(method, path, "r2");
+            let theirs = assertions.assertion(&who, &binding, NOW).unwrap();
+            assert_ne!(mine, theirs, "{} {method} {path}", who.subject);
+            assert_eq!(verifier.verify(&theirs, &binding, NOW), Ok(who));
+        }
+    }
+
+    #[test]
+    fn an_assertion_is_not_reused_past_the_access_token() {
+        let (assertions, verifier) = setup(100);
+        let mut me = principal("a@clients");
+        me.token_expires_at = NOW + 10;
+        let line = binding("GET", "/v1/timesheets/entries", "r1");
+        let first = assertions.assertion(&me, &line, NOW).unwrap();
+        assert!(Arc::ptr_eq(
+            &first,
+            &assertions.assertion(&me, &line, NOW + 9).unwrap()
+        ));
+        let after = assertions.assertion(&me, &line, NOW + 10).unwrap();
+        assert_ne!(first, after);
+        assert_eq!(
+            verifier.verify(&first, &line, NOW + 11),
+            Err(identity_assertion::AssertionError::Expired)
+        );
+    }
+
+    #[test]
+    fn without_a_cache_every_request_is_signed_for_its_request_id() {
+        let (assertions, verifier) = setup(0);
+        let me = principal("a@clients");
+        let line = binding("GET", "/v1/timesheets/entries", "r1");
+        let one = assertions.assertion(&me, &line, NOW).unwrap();
+        let two = assertions.assertion(&me, &line, NOW).unwrap();
+        assert!(!Arc::ptr_eq(&one, &two));
+        assert_eq!(
+            verifier.verify(&one, &binding("GET", "/v1/timesheets/entries", "r2"), NOW),
+            Err(identity_assertion::AssertionError::WrongRequest)
+        );
+    }
+}
