@@ -158,7 +158,8 @@ fn default_assertion_ttl() -> i64 {
     60
 }
 
-/// About a megabyte: an assertion is ~0.8 KB.
+/// At most ~8 MB (an assertion is ~0.8 KB); a principal calling the same request line within
+/// half an assertion's lifetime takes one entry, however many requests it sends.
 fn default_assertion_cache_entries() -> u64 {
     10_000
 }
