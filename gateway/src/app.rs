@@ -45,8 +45,7 @@ pub fn build_server(config_path: &Path) -> Result<Server, StartError> {
 /// [`build_server`] from a configuration already loaded from `config_path` (which SIGHUP
 /// re-reads), so `main` can set up logs and traces from it before anything else happens.
 pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Server, StartError> {
-    let signer = load_signer(&config)?;
-    let assertion_cache_entries = config.require_proxy()?.cache_entries;
+    let assertions = load_assertions(&config)?;
     let certs = SniCertificates::from_config(&config)?;
     for host in certs.hostnames() {
         tracing::info!(host, "tenant certificate loaded");
@@ -71,7 +70,7 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
 
     let gateway = Gateway {
         runtime: Arc::clone(&shared),
-        assertions: Assertions::new(signer, assertion_cache_entries),
+        assertions,
         upstream: proxy_settings.upstream.clone(),
         limiter: RateLimiter::new(),
         metrics: Arc::clone(&metrics),
@@ -119,7 +118,8 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
     Ok(server)
 }
 
-fn load_signer(config: &GatewayConfig) -> Result<AssertionSigner, StartError> {
+/// The assertion signer from `[assertion]`, behind the cache of reusable assertions.
+fn load_assertions(config: &GatewayConfig) -> Result<Assertions, StartError> {
     let assertion = config.require_proxy()?;
     let invalid = |message: String| {
         StartError::Config(ConfigError::Invalid(vec![ConfigIssue::new(
@@ -133,13 +133,14 @@ fn load_signer(config: &GatewayConfig) -> Result<AssertionSigner, StartError> {
             assertion.private_key_file.display()
         ))
     })?;
-    AssertionSigner::from_pem(
+    let signer = AssertionSigner::from_pem(
         &pem,
         assertion.kid.clone(),
         AUDIENCE_TIMESHEET_SVC,
         assertion.ttl_secs,
     )
-    .map_err(|e| invalid(e.to_string()))
+    .map_err(|e| invalid(e.to_string()))?;
+    Ok(Assertions::new(signer, assertion.cache_entries))
 }
 
 /// Primes every tenant's keys on a short-lived runtime, before Pingora's listeners start.

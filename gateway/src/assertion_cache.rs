@@ -87,25 +87,33 @@ impl Assertions {
         Self { signer, cache }
     }
 
-    /// The assertion for `principal` on `binding`'s request, at `now` (Unix seconds).
+    /// The assertion for `principal` on the request `method path_and_query` (whose id is
+    /// `request_id`), at `now` (Unix seconds). The parts are borrowed: a reuse copies nothing.
     pub fn assertion(
         &self,
         principal: &Principal,
-        binding: &RequestBinding,
+        method: &str,
+        path_and_query: &str,
+        request_id: &str,
         now: i64,
     ) -> Result<Arc<str>, SignError> {
         let Some(cache) = &self.cache else {
-            return Ok(self.signer.sign(principal, binding, now)?.into());
+            let binding = RequestBinding {
+                method: method.to_owned(),
+                path_and_query: path_and_query.to_owned(),
+                request_id: request_id.to_owned(),
+            };
+            return Ok(self.signer.sign(principal, &binding, now)?.into());
         };
-        let key = Key::new(principal, &binding.method, &binding.path_and_query)?;
+        let key = Key::new(principal, method, path_and_query)?;
         if let Some(hit) = cache.get(&key) {
             if now < hit.reuse_until {
                 return Ok(Arc::clone(&hit.token));
             }
         }
-        let signed =
-            self.signer
-                .sign_reusable(principal, &binding.method, &binding.path_and_query, now)?;
+        let signed = self
+            .signer
+            .sign_reusable(principal, method, path_and_query, now)?;
         let token: Arc<str> = signed.token.into();
         cache.insert(
             key,
@@ -157,6 +165,23 @@ mod tests {
         }
     }
 
+    /// What `assertions` forwards for the request `binding` describes.
+    fn assertion(
+        assertions: &Assertions,
+        who: &Principal,
+        binding: &RequestBinding,
+        now: i64,
+    ) -> Arc<str> {
+        let RequestBinding {
+            method,
+            path_and_query,
+            request_id,
+        } = binding;
+        assertions
+            .assertion(who, method, path_and_query, request_id, now)
+            .unwrap()
+    }
+
     fn setup(max_entries: u64) -> (Assertions, AssertionVerifier) {
         let pair = generate_keypair().unwrap();
         let signer =
@@ -177,16 +202,18 @@ mod tests {
     fn the_same_principal_and_request_line_reuse_one_assertion_for_half_its_life() {
         let (assertions, verifier) = setup(100);
         let me = principal("a@clients");
-        let first = assertions
-            .assertion(&me, &binding("POST", "/v1/timesheets/upload", "r1"), NOW)
-            .unwrap();
-        let again = assertions
-            .assertion(
-                &me,
-                &binding("POST", "/v1/timesheets/upload", "r2"),
-                NOW + 29,
-            )
-            .unwrap();
+        let first = assertion(
+            &assertions,
+            &me,
+            &binding("POST", "/v1/timesheets/upload", "r1"),
+            NOW,
+        );
+        let again = assertion(
+            &assertions,
+            &me,
+            &binding("POST", "/v1/timesheets/upload", "r2"),
+            NOW + 29,
+        );
         assert!(
             Arc::ptr_eq(&first, &again),
             "signed again within the window"
@@ -201,13 +228,12 @@ mod tests {
             Ok(me.clone())
         );
 
-        let later = assertions
-            .assertion(
-                &me,
-                &binding("POST", "/v1/timesheets/upload", "r3"),
-                NOW + 30,
-            )
-            .unwrap();
+        let later = assertion(
+            &assertions,
+            &me,
+            &binding("POST", "/v1/timesheets/upload", "r3"),
+            NOW + 30,
+        );
         assert_ne!(first, later, "reused past half its lifetime");
     }
 
@@ -215,16 +241,19 @@ mod tests {
     fn another_principal_method_or_path_gets_its_own_assertion() {
         let (assertions, verifier) = setup(100);
         let me = principal("a@clients");
-        let mine = assertions
-            .assertion(&me, &binding("GET", "/v1/timesheets/entries", "r1"), NOW)
-            .unwrap();
+        let mine = assertion(
+            &assertions,
+            &me,
+            &binding("GET", "/v1/timesheets/entries", "r1"),
+            NOW,
+        );
         for (who, method, path) in [
             (principal("b@clients"), "GET", "/v1/timesheets/entries"),
             (me.clone(), "DELETE", "/v1/timesheets/entries"),
             (me.clone(), "GET", "/v1/timesheets/entries?limit=5"),
         ] {
             let binding = binding(method, path, "r2");
-            let theirs = assertions.assertion(&who, &binding, NOW).unwrap();
+            let theirs = assertion(&assertions, &who, &binding, NOW);
             assert_ne!(mine, theirs, "{} {method} {path}", who.subject);
             assert_eq!(verifier.verify(&theirs, &binding, NOW), Ok(who));
         }
@@ -236,12 +265,12 @@ mod tests {
         let mut me = principal("a@clients");
         me.token_expires_at = NOW + 10;
         let line = binding("GET", "/v1/timesheets/entries", "r1");
-        let first = assertions.assertion(&me, &line, NOW).unwrap();
+        let first = assertion(&assertions, &me, &line, NOW);
         assert!(Arc::ptr_eq(
             &first,
-            &assertions.assertion(&me, &line, NOW + 9).unwrap()
+            &assertion(&assertions, &me, &line, NOW + 9)
         ));
-        let after = assertions.assertion(&me, &line, NOW + 10).unwrap();
+        let after = assertion(&assertions, &me, &line, NOW + 10);
         assert_ne!(first, after);
         assert_eq!(
             verifier.verify(&first, &line, NOW + 11),
@@ -254,8 +283,8 @@ mod tests {
         let (assertions, verifier) = setup(0);
         let me = principal("a@clients");
         let line = binding("GET", "/v1/timesheets/entries", "r1");
-        let one = assertions.assertion(&me, &line, NOW).unwrap();
-        let two = assertions.assertion(&me, &line, NOW).unwrap();
+        let one = assertion(&assertions, &me, &line, NOW);
+        let two = assertion(&assertions, &me, &line, NOW);
         assert!(!Arc::ptr_eq(&one, &two));
         assert_eq!(
             verifier.verify(&one, &binding("GET", "/v1/timesheets/entries", "r2"), NOW),

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use identity_assertion::RequestBinding;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -202,17 +201,15 @@ impl Gateway {
         upstream: &RequestHeader,
         request_id: &str,
     ) -> Result<Arc<str>> {
-        let binding = RequestBinding {
-            method: upstream.method.as_str().to_owned(),
-            path_and_query: upstream
-                .uri
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned(),
-            request_id: request_id.to_owned(),
-        };
+        let path_and_query = upstream.uri.path_and_query().map_or("/", |p| p.as_str());
         self.assertions
-            .assertion(principal, &binding, crate::auth::unix_now())
+            .assertion(
+                principal,
+                upstream.method.as_str(),
+                path_and_query,
+                request_id,
+                crate::auth::unix_now(),
+            )
             .or_err(ErrorType::InternalError, "signing the identity assertion")
     }
 
