@@ -10,7 +10,6 @@ DEBIAN_PACKAGES=(
     pkg-config
     cmake
     clang
-    libssl-dev
     openssl
     sqlite3
     postgresql-client

@@ -18,7 +18,7 @@ use gateway::app::{build_server_with, StartError};
 use gateway::config::{ConfigError, GatewayConfig};
 use pingora::server::RunArgs;
 
-/// jemalloc instead of glibc's malloc, for Rust and (unprefixed symbols) OpenSSL alike. A proxied
+/// jemalloc instead of glibc's malloc, for Rust and (unprefixed symbols) C code alike. A proxied
 /// request allocates and frees a few hundred small blocks across two threads; glibc spent ~18 %
 /// of the gateway's CPU in malloc/free (fastbin consolidation, arena locks), and bench/gateway
 /// measured 20-25 % less CPU per request with jemalloc. mimalloc saved as much CPU but held

@@ -1,22 +1,24 @@
-//! TLS termination: the listener's OpenSSL settings (TLS 1.2 minimum, ALPN h2 then http/1.1) and
-//! the certificate chosen per connection by SNI: a tenant's own certificate on its hostnames, the
-//! default certificate otherwise (no SNI, an IP address, an unknown name).
+//! TLS termination: the listener's rustls settings (TLS 1.2 and 1.3 only, ALPN h2 then
+//! http/1.1) and the certificate chosen per connection by SNI: a tenant's own certificate on its
+//! hostnames, the default certificate otherwise (no SNI, an IP address, an unknown name).
 //!
 //! Certificates are loaded and checked against their keys once, at start; a handshake only
 //! looks a name up in a map. What it does not hold: reloading certificates (a restart does).
+//!
+//! rustls rather than OpenSSL: an idle rustls connection keeps a 4 KiB read buffer and its two
+//! AES-GCM keys, where OpenSSL keeps its SSL object, two record layers and a handshake buffer
+//! (~18 KiB); with 1,000 keep-alive connections that is the difference between fitting the
+//! memory budget or not (docs/benchmarks.md).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use pingora::listeners::tls::TlsSettings;
-use pingora::listeners::TlsAccept;
-use pingora::protocols::tls::TlsRef;
-use pingora::tls::ext;
-use pingora::tls::pkey::{PKey, Private};
-use pingora::tls::ssl::{NameType, SslMode, SslVersion};
-use pingora::tls::x509::X509;
+use pingora::tls::sign::CertifiedKey;
+use pingora::tls::{CertificateDer, ClientHello, PrivateKeyDer, ResolvesServerCert, RusTlsError};
+use rustls::crypto::ring::default_provider;
+use rustls::pki_types::pem::PemObject;
 
 use crate::config::{CertPaths, GatewayConfig};
 use crate::tenant::normalize_host;
@@ -45,43 +47,37 @@ pub enum TlsError {
     Acceptor(String),
 }
 
-/// A certificate chain (leaf first) and its private key.
-pub struct CertKey {
-    chain: Vec<X509>,
-    key: PKey<Private>,
-}
-
-impl std::fmt::Debug for CertKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let subject = self
-            .chain
-            .first()
-            .map(|c| format!("{:?}", c.subject_name()));
-        f.debug_struct("CertKey")
-            .field("leaf", &subject)
-            .finish_non_exhaustive()
-    }
-}
+/// A certificate chain (leaf first) and its private key, ready for a handshake.
+#[derive(Debug)]
+pub struct CertKey(Arc<CertifiedKey>);
 
 impl CertKey {
     /// Loads and cross-checks a PEM chain and key; `key` prefixes errors (`tenant[1]`).
     pub fn load(paths: &CertPaths, key: &str) -> Result<Self, TlsError> {
         let cert_key = format!("{key}.cert_file");
         let key_key = format!("{key}.key_file");
-        let chain = X509::stack_from_pem(&read(&paths.cert_file, &cert_key)?)
+        let chain = CertificateDer::pem_slice_iter(&read(&paths.cert_file, &cert_key)?)
+            .collect::<Result<Vec<_>, _>>()
             .ok()
             .filter(|c| !c.is_empty())
             .ok_or_else(|| parse_error(&cert_key, &paths.cert_file, "a PEM certificate chain"))?;
-        let pkey = PKey::private_key_from_pem(&read(&paths.key_file, &key_key)?)
+        let private = PrivateKeyDer::from_pem_slice(&read(&paths.key_file, &key_key)?)
             .map_err(|_| parse_error(&key_key, &paths.key_file, "a PEM private key"))?;
-        let matches = chain[0]
-            .public_key()
-            .map(|public| public.public_eq(&pkey))
-            .unwrap_or(false);
-        if !matches {
-            return Err(TlsError::KeyMismatch { key: key_key });
-        }
-        Ok(Self { chain, key: pkey })
+        let certified = CertifiedKey::from_der(chain, private, &default_provider()).map_err(
+            |err| match err {
+                RusTlsError::InconsistentKeys(_) => TlsError::KeyMismatch {
+                    key: key_key.clone(),
+                },
+                // The provider could not use the key (an unsupported type or curve).
+                _ => parse_error(&key_key, &paths.key_file, "a private key TLS can use"),
+            },
+        )?;
+        // `from_der` accepts a key whose public half it cannot derive; this gateway's keys
+        // (RSA, ECDSA, Ed25519) all can, so "unknown" would mean a key nobody should serve.
+        certified
+            .keys_match()
+            .map_err(|_| TlsError::KeyMismatch { key: key_key })?;
+        Ok(Self(Arc::new(certified)))
     }
 }
 
@@ -104,8 +100,8 @@ fn parse_error(key: &str, path: &Path, what: &'static str) -> TlsError {
 /// The certificates of the listener, selected by SNI.
 #[derive(Debug)]
 pub struct SniCertificates {
-    default: Arc<CertKey>,
-    by_host: HashMap<String, Arc<CertKey>>,
+    default: Arc<CertifiedKey>,
+    by_host: HashMap<String, Arc<CertifiedKey>>,
 }
 
 impl SniCertificates {
@@ -115,17 +111,18 @@ impl SniCertificates {
         let (Some(cert_file), Some(key_file)) = (&server.cert_file, &server.key_file) else {
             return Err(TlsError::NoDefault);
         };
-        let default = Arc::new(CertKey::load(
+        let default = CertKey::load(
             &CertPaths {
                 cert_file: cert_file.clone(),
                 key_file: key_file.clone(),
             },
             "server",
-        )?);
+        )?
+        .0;
         let mut by_host = HashMap::new();
         for (i, tenant) in config.tenants.iter().enumerate() {
             let Some(paths) = &tenant.tls else { continue };
-            let cert = Arc::new(CertKey::load(paths, &format!("tenant[{i}]"))?);
+            let cert = CertKey::load(paths, &format!("tenant[{i}]"))?.0;
             for host in &tenant.hostnames {
                 by_host.insert(host.clone(), Arc::clone(&cert));
             }
@@ -134,7 +131,7 @@ impl SniCertificates {
     }
 
     /// The certificate for a ClientHello's server name.
-    pub fn select(&self, server_name: Option<&str>) -> &CertKey {
+    pub fn select(&self, server_name: Option<&str>) -> &Arc<CertifiedKey> {
         server_name
             .map(normalize_host)
             .and_then(|host| self.by_host.get(&host))
@@ -147,43 +144,22 @@ impl SniCertificates {
     }
 }
 
-#[async_trait]
-impl TlsAccept for SniCertificates {
-    async fn certificate_callback(&self, ssl: &mut TlsRef) {
-        let cert = self.select(ssl.servername(NameType::HOST_NAME));
-        // A failure here leaves the handshake without a certificate, which OpenSSL turns into
-        // a handshake alert: the client sees a TLS error, never a wrong certificate.
-        let Some((leaf, rest)) = cert.chain.split_first() else {
-            return;
-        };
-        let installed = ext::ssl_use_certificate(ssl, leaf)
-            .and_then(|()| ext::ssl_use_private_key(ssl, &cert.key))
-            .and_then(|()| {
-                rest.iter()
-                    .try_for_each(|c| ext::ssl_add_chain_cert(ssl, c))
-            });
-        if let Err(err) = installed {
-            tracing::warn!(error = %err, "installing the TLS certificate failed");
-        }
+impl ResolvesServerCert for SniCertificates {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(self.select(client_hello.server_name())))
     }
 }
 
 /// The listener's TLS settings: certificates by SNI, TLS 1.2 minimum, h2 preferred by ALPN.
 pub fn tls_settings(certs: SniCertificates) -> Result<TlsSettings, TlsError> {
-    let mut settings = TlsSettings::with_callbacks(Box::new(certs))
-        .map_err(|e| TlsError::Acceptor(e.to_string()))?;
-    // Mozilla "intermediate" already starts at 1.2; pinned here so it never silently drops.
-    settings
-        .set_min_proto_version(Some(SslVersion::TLS1_2))
-        .map_err(|e| TlsError::Acceptor(e.to_string()))?;
+    // Pingora's rustls listener offers TLS 1.2 and 1.3 only, with rustls' default (AEAD-only)
+    // cipher suites; the file paths are unused because the resolver picks every certificate.
+    let mut settings =
+        TlsSettings::intermediate("", "").map_err(|e| TlsError::Acceptor(e.to_string()))?;
+    settings.set_cert_resolver(Arc::new(certs));
     settings.enable_h2();
-    // OpenSSL keeps a ~17 KiB read and a ~17 KiB write buffer per connection for its lifetime;
-    // with this mode it frees them whenever they are empty, which an idle keep-alive connection
-    // always is. They are allocated again for the next record (a malloc per burst, not per byte).
-    settings.set_mode(SslMode::RELEASE_BUFFERS);
     Ok(settings)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,23 +183,22 @@ mod tests {
     fn select_prefers_the_tenant_certificate_and_falls_back_to_the_default() {
         let dir = tempfile::tempdir().unwrap();
         let ca = DevCa::generate().unwrap();
-        let default = Arc::new(
-            CertKey::load(&paths(dir.path(), &ca, "d", &["localhost"]), "server").unwrap(),
-        );
-        let tenant = Arc::new(
-            CertKey::load(
-                &paths(dir.path(), &ca, "a", &["a.example.com"]),
-                "tenant[0]",
-            )
-            .unwrap(),
-        );
+        let default = CertKey::load(&paths(dir.path(), &ca, "d", &["localhost"]), "server")
+            .unwrap()
+            .0;
+        let tenant = CertKey::load(
+            &paths(dir.path(), &ca, "a", &["a.example.com"]),
+            "tenant[0]",
+        )
+        .unwrap()
+        .0;
         let certs = SniCertificates {
             default: Arc::clone(&default),
             by_host: HashMap::from([("a.example.com".to_owned(), Arc::clone(&tenant))]),
         };
-        assert!(std::ptr::eq(certs.select(Some("A.Example.com")), &*tenant));
-        assert!(std::ptr::eq(certs.select(Some("b.example.com")), &*default));
-        assert!(std::ptr::eq(certs.select(None), &*default));
+        assert!(Arc::ptr_eq(certs.select(Some("A.Example.com")), &tenant));
+        assert!(Arc::ptr_eq(certs.select(Some("b.example.com")), &default));
+        assert!(Arc::ptr_eq(certs.select(None), &default));
     }
 
     #[test]

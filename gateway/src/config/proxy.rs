@@ -38,12 +38,11 @@ pub struct ServerConfig {
     pub l4_read_buffer: usize,
 }
 
-/// Default `[server] l4_read_buffer_bytes`. Pingora's own default is 64 KiB, allocated
-/// zero-filled for every connection, busy or idle: 64 MiB of the RSS at 1,000 idle connections.
-/// OpenSSL reads a record header (5 bytes) and then its body; 4 KiB serves both from one
-/// `read(2)` for requests of API size (a JWT and a JSON body fit), and a larger record is read
-/// straight into OpenSSL's buffer past it. bench/gateway measured no CPU difference per request.
-pub const DEFAULT_L4_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Default `[server] l4_read_buffer_bytes`: none. Pingora's own default is 64 KiB, allocated
+/// for every connection, busy or idle: 64 MiB of the RSS at 1,000 idle connections. rustls
+/// already reads up to 4 KiB per `read(2)` into its own buffer, so a buffer under it would only
+/// add a copy and 4 KiB per connection (bench/gateway: 4 MiB at 1,000 idle connections).
+pub const DEFAULT_L4_READ_BUFFER_BYTES: usize = 0;
 
 /// Upper bound of `[server] l4_read_buffer_bytes`: past one TLS record's worth, a bigger buffer
 /// only costs memory.
@@ -380,7 +379,7 @@ jwks_uri = "https://exampleco.eu.auth0.com/.well-known/jwks.json"
         assert_eq!(proxy.server.listen.to_string(), "127.0.0.1:8443");
         assert_eq!(proxy.admin.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(proxy.upstream.read_timeout.as_millis(), 30_000);
-        assert_eq!(proxy.server.l4_read_buffer, 4096);
+        assert_eq!(proxy.server.l4_read_buffer, 0);
         for name in [
             "x-user-id",
             "x-tenant-id",
