@@ -6,9 +6,9 @@
 //! looks a name up in a map. What it does not hold: reloading certificates (a restart does).
 //!
 //! rustls rather than OpenSSL: an idle rustls connection keeps a 4 KiB read buffer and its two
-//! AES-GCM keys, where OpenSSL keeps its SSL object, two record layers and a handshake buffer
-//! (~18 KiB); with 1,000 keep-alive connections that is the difference between fitting the
-//! memory budget or not (docs/benchmarks.md).
+//! AEAD keys (~6 KiB), where OpenSSL kept its SSL object, two record layers and a handshake
+//! buffer (~18 KiB), and bench/gateway measured about a quarter less CPU per proxied request
+//! (docs/benchmarks.md, "TLS on rustls").
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -47,38 +47,32 @@ pub enum TlsError {
     Acceptor(String),
 }
 
-/// A certificate chain (leaf first) and its private key, ready for a handshake.
-#[derive(Debug)]
-pub struct CertKey(Arc<CertifiedKey>);
-
-impl CertKey {
-    /// Loads and cross-checks a PEM chain and key; `key` prefixes errors (`tenant[1]`).
-    pub fn load(paths: &CertPaths, key: &str) -> Result<Self, TlsError> {
-        let cert_key = format!("{key}.cert_file");
-        let key_key = format!("{key}.key_file");
-        let chain = CertificateDer::pem_slice_iter(&read(&paths.cert_file, &cert_key)?)
-            .collect::<Result<Vec<_>, _>>()
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| parse_error(&cert_key, &paths.cert_file, "a PEM certificate chain"))?;
-        let private = PrivateKeyDer::from_pem_slice(&read(&paths.key_file, &key_key)?)
-            .map_err(|_| parse_error(&key_key, &paths.key_file, "a PEM private key"))?;
-        let certified = CertifiedKey::from_der(chain, private, &default_provider()).map_err(
-            |err| match err {
-                RusTlsError::InconsistentKeys(_) => TlsError::KeyMismatch {
-                    key: key_key.clone(),
-                },
-                // The provider could not use the key (an unsupported type or curve).
-                _ => parse_error(&key_key, &paths.key_file, "a private key TLS can use"),
+/// Loads a PEM certificate chain (leaf first) and its private key, checked against each other,
+/// ready for a handshake; `key` prefixes errors (`tenant[1]`).
+pub fn load_certified_key(paths: &CertPaths, key: &str) -> Result<Arc<CertifiedKey>, TlsError> {
+    let cert_key = format!("{key}.cert_file");
+    let key_key = format!("{key}.key_file");
+    let chain = CertificateDer::pem_slice_iter(&read(&paths.cert_file, &cert_key)?)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| parse_error(&cert_key, &paths.cert_file, "a PEM certificate chain"))?;
+    let private = PrivateKeyDer::from_pem_slice(&read(&paths.key_file, &key_key)?)
+        .map_err(|_| parse_error(&key_key, &paths.key_file, "a PEM private key"))?;
+    let certified =
+        CertifiedKey::from_der(chain, private, &default_provider()).map_err(|err| match err {
+            RusTlsError::InconsistentKeys(_) => TlsError::KeyMismatch {
+                key: key_key.clone(),
             },
-        )?;
-        // `from_der` accepts a key whose public half it cannot derive; this gateway's keys
-        // (RSA, ECDSA, Ed25519) all can, so "unknown" would mean a key nobody should serve.
-        certified
-            .keys_match()
-            .map_err(|_| TlsError::KeyMismatch { key: key_key })?;
-        Ok(Self(Arc::new(certified)))
-    }
+            // The provider could not use the key (an unsupported type or curve).
+            _ => parse_error(&key_key, &paths.key_file, "a private key TLS can use"),
+        })?;
+    // `from_der` accepts a key whose public half it cannot derive; this gateway's keys
+    // (RSA, ECDSA, Ed25519) all can, so "unknown" would mean a key nobody should serve.
+    certified
+        .keys_match()
+        .map_err(|_| TlsError::KeyMismatch { key: key_key })?;
+    Ok(Arc::new(certified))
 }
 
 fn read(path: &Path, key: &str) -> Result<Vec<u8>, TlsError> {
@@ -111,18 +105,17 @@ impl SniCertificates {
         let (Some(cert_file), Some(key_file)) = (&server.cert_file, &server.key_file) else {
             return Err(TlsError::NoDefault);
         };
-        let default = CertKey::load(
+        let default = load_certified_key(
             &CertPaths {
                 cert_file: cert_file.clone(),
                 key_file: key_file.clone(),
             },
             "server",
-        )?
-        .0;
+        )?;
         let mut by_host = HashMap::new();
         for (i, tenant) in config.tenants.iter().enumerate() {
             let Some(paths) = &tenant.tls else { continue };
-            let cert = CertKey::load(paths, &format!("tenant[{i}]"))?.0;
+            let cert = load_certified_key(paths, &format!("tenant[{i}]"))?;
             for host in &tenant.hostnames {
                 by_host.insert(host.clone(), Arc::clone(&cert));
             }
@@ -183,15 +176,13 @@ mod tests {
     fn select_prefers_the_tenant_certificate_and_falls_back_to_the_default() {
         let dir = tempfile::tempdir().unwrap();
         let ca = DevCa::generate().unwrap();
-        let default = CertKey::load(&paths(dir.path(), &ca, "d", &["localhost"]), "server")
-            .unwrap()
-            .0;
-        let tenant = CertKey::load(
+        let default =
+            load_certified_key(&paths(dir.path(), &ca, "d", &["localhost"]), "server").unwrap();
+        let tenant = load_certified_key(
             &paths(dir.path(), &ca, "a", &["a.example.com"]),
             "tenant[0]",
         )
-        .unwrap()
-        .0;
+        .unwrap();
         let certs = SniCertificates {
             default: Arc::clone(&default),
             by_host: HashMap::from([("a.example.com".to_owned(), Arc::clone(&tenant))]),
@@ -211,7 +202,7 @@ mod tests {
             cert_file: one.cert_file,
             key_file: two.key_file,
         };
-        let err = CertKey::load(&mixed, "tenant[2]").unwrap_err();
+        let err = load_certified_key(&mixed, "tenant[2]").unwrap_err();
         assert_eq!(
             err.to_string(),
             "tenant[2].key_file: the private key does not match the certificate"
@@ -220,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_names_its_key() {
-        let err = CertKey::load(
+        let err = load_certified_key(
             &CertPaths {
                 cert_file: "/nonexistent/x.crt".into(),
                 key_file: "/nonexistent/x.key".into(),
