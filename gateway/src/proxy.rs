@@ -159,6 +159,13 @@ impl ProxyHttp for Gateway {
         }
     }
 
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        // A client hanging up is the client's doing (with rustls, every close without
+        // close_notify is one); the access log records it with the error's name. An ERROR line
+        // per hang-up would bury the gateway's real faults.
+        client_went_away(e)
+    }
+
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session
             .response_written()
@@ -262,6 +269,9 @@ fn authorization(req: &RequestHeader) -> AuthorizationHeader<'_> {
 /// The response for a failed proxy attempt; `None` when the client is gone.
 pub fn failure_response(e: &Error) -> Option<SyntheticResponse> {
     use ErrorType::*;
+    if client_went_away(e) {
+        return None;
+    }
     match (e.esource(), e.etype()) {
         (
             _,
@@ -269,11 +279,20 @@ pub fn failure_response(e: &Error) -> Option<SyntheticResponse> {
         ) => Some(respond::bad_gateway()),
         (ErrorSource::Upstream, ReadTimedout | WriteTimedout) => Some(respond::gateway_timeout()),
         (ErrorSource::Upstream, _) => Some(respond::bad_gateway()),
-        (ErrorSource::Downstream, ReadError | WriteError | ConnectionClosed) => None,
         (ErrorSource::Downstream, _) => Some(respond::malformed_request()),
         (_, HTTPStatus(400)) => Some(respond::malformed_request()),
         _ => Some(respond::internal_error()),
     }
+}
+
+/// The client hung up or its connection broke: there is no one to answer, and nothing went
+/// wrong in the gateway.
+pub fn client_went_away(e: &Error) -> bool {
+    *e.esource() == ErrorSource::Downstream
+        && matches!(
+            e.etype(),
+            ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed
+        )
 }
 
 /// Writes a response built by `respond` (the only builder of synthetic responses).
@@ -326,6 +345,35 @@ mod tests {
             status(ErrorSource::Internal, ErrorType::InternalError),
             Some(500)
         );
+    }
+
+    #[test]
+    fn only_a_broken_client_connection_counts_as_the_client_going_away() {
+        let went_away = |source, etype| {
+            let mut e = Error::new(etype);
+            e.esource = source;
+            client_went_away(&e)
+        };
+        for etype in [
+            ErrorType::ReadError,
+            ErrorType::WriteError,
+            ErrorType::ConnectionClosed,
+        ] {
+            assert!(
+                went_away(ErrorSource::Downstream, etype.clone()),
+                "{etype:?}"
+            );
+            assert!(
+                !went_away(ErrorSource::Upstream, etype.clone()),
+                "{etype:?}"
+            );
+            assert!(!went_away(ErrorSource::Internal, etype), "internal");
+        }
+        assert!(!went_away(
+            ErrorSource::Downstream,
+            ErrorType::InvalidHTTPHeader
+        ));
+        assert!(!went_away(ErrorSource::Downstream, ErrorType::ReadTimedout));
     }
 
     #[test]
