@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use pingora::listeners::tls::TlsSettings;
 use pingora::tls::sign::CertifiedKey;
-use pingora::tls::{CertificateDer, ClientHello, PrivateKeyDer, ResolvesServerCert, RusTlsError};
+use pingora::tls::{CertificateDer, ClientHello, PrivateKeyDer, ResolvesServerCert};
 use rustls::crypto::ring::default_provider;
 use rustls::pki_types::pem::PemObject;
 
@@ -59,16 +59,14 @@ pub fn load_certified_key(paths: &CertPaths, key: &str) -> Result<Arc<CertifiedK
         .ok_or_else(|| parse_error(&cert_key, &paths.cert_file, "a PEM certificate chain"))?;
     let private = PrivateKeyDer::from_pem_slice(&read(&paths.key_file, &key_key)?)
         .map_err(|_| parse_error(&key_key, &paths.key_file, "a PEM private key"))?;
-    let certified =
-        CertifiedKey::from_der(chain, private, &default_provider()).map_err(|err| match err {
-            RusTlsError::InconsistentKeys(_) => TlsError::KeyMismatch {
-                key: key_key.clone(),
-            },
-            // The provider could not use the key (an unsupported type or curve).
-            _ => parse_error(&key_key, &paths.key_file, "a private key TLS can use"),
-        })?;
-    // `from_der` accepts a key whose public half it cannot derive; this gateway's keys
-    // (RSA, ECDSA, Ed25519) all can, so "unknown" would mean a key nobody should serve.
+    // The provider could not use the key: an unsupported type or curve.
+    let signing_key = default_provider()
+        .key_provider
+        .load_private_key(private)
+        .map_err(|_| parse_error(&key_key, &paths.key_file, "a private key TLS can use"))?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    // One check, strict: a key whose public half cannot be derived ("unknown" consistency, which
+    // `CertifiedKey::from_der` lets through) is refused too; RSA, ECDSA and Ed25519 keys all can.
     certified
         .keys_match()
         .map_err(|_| TlsError::KeyMismatch { key: key_key })?;
