@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use identity_assertion::{AssertionSigner, AUDIENCE_TIMESHEET_SVC};
 use pingora::listeners::{L4BufferSettings, ListenerConfig};
+use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 use pingora::services::background::background_service;
@@ -19,12 +20,13 @@ use pingora::services::listening::Service;
 use crate::admin::{AdminApp, UpstreamHealth};
 use crate::assertion_cache::Assertions;
 use crate::background::{ConfigReload, JwksRefresh, UpstreamHealthCheck};
-use crate::config::{ConfigError, ConfigIssue, GatewayConfig};
+use crate::config::{ConfigError, ConfigIssue, GatewayConfig, ServerConfig};
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use crate::ratelimit::RateLimiter;
 use crate::state::{Runtime, SharedRuntime};
 use crate::tls::{tls_settings, SniCertificates, TlsError};
+use crate::workers::{ensure_address_free, listen_key, ListenError, WorkerLayout};
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Tls(#[from] TlsError),
+    #[error("{0}")]
+    Listen(#[from] ListenError),
     #[error("{0}")]
     Other(String),
 }
@@ -46,11 +50,10 @@ pub fn build_server(config_path: &Path) -> Result<Server, StartError> {
 /// re-reads), so `main` can set up logs and traces from it before anything else happens.
 pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Server, StartError> {
     let assertions = load_assertions(&config)?;
-    let certs = SniCertificates::from_config(&config)?;
+    let certs = Arc::new(SniCertificates::from_config(&config)?);
     for host in certs.hostnames() {
         tracing::info!(host, "tenant certificate loaded");
     }
-    let tls = tls_settings(certs)?;
     let proxy_settings = config.proxy.clone();
 
     let runtime = prime(config)?;
@@ -72,15 +75,10 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
         runtime: Arc::clone(&shared),
         assertions,
         upstream: proxy_settings.upstream.clone(),
-        limiter: RateLimiter::new(),
+        limiter: Arc::new(RateLimiter::new()),
         metrics: Arc::clone(&metrics),
     };
-    let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
-    proxy.add_listener(
-        ListenerConfig::tcp(proxy_settings.server.listen.to_string())
-            .tls(tls)
-            .l4_buffer(L4BufferSettings::default().read(proxy_settings.server.l4_read_buffer)),
-    );
+    let proxies = proxy_services(&server, &gateway, &proxy_settings.server, &certs)?;
 
     let admin_app = AdminApp {
         runtime: Arc::clone(&shared),
@@ -96,7 +94,9 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
         upstream = %proxy_settings.upstream.address,
         "gateway starting"
     );
-    server.add_service(proxy);
+    for proxy in proxies {
+        server.add_service(proxy);
+    }
     server.add_service(admin);
     server.add_service(background_service(
         "jwks refresh",
@@ -116,6 +116,36 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
         ConfigReload { runtime: shared },
     ));
     Ok(server)
+}
+
+/// The proxy services `[server]` asks for (see `workers`), each with its own listener on the
+/// address and a [`Gateway`] sharing `gateway`'s state. Refuses an address something listens on.
+fn proxy_services(
+    server: &Server,
+    gateway: &Gateway,
+    settings: &ServerConfig,
+    certs: &Arc<SniCertificates>,
+) -> Result<Vec<Service<HttpProxy<Gateway>>>, StartError> {
+    ensure_address_free(settings.listen)?;
+    let layout = WorkerLayout::new(settings.threads, settings.work_stealing);
+    (0..layout.services)
+        .map(|index| {
+            let mut proxy = pingora::proxy::http_proxy_service_with_name(
+                &server.configuration,
+                gateway.clone(),
+                &layout.service_name(index),
+            );
+            proxy.threads = Some(layout.threads_per_service);
+            let mut listener = ListenerConfig::tcp(listen_key(settings.listen, index))
+                .tls(tls_settings(Arc::clone(certs))?)
+                .l4_buffer(L4BufferSettings::default().read(settings.l4_read_buffer));
+            if let Some(options) = layout.socket_options() {
+                listener = listener.tcp_socket_options(options);
+            }
+            proxy.add_listener(listener);
+            Ok(proxy)
+        })
+        .collect()
 }
 
 /// The assertion signer from `[assertion]`, behind the cache of reusable assertions.

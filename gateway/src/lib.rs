@@ -34,6 +34,7 @@ pub mod state;
 pub mod telemetry;
 pub mod tenant;
 pub mod tls;
+pub mod workers;
 
 #[cfg(test)]
 #[path = "testkit.rs"]

@@ -27,13 +27,13 @@ use crate::respond::{self, SyntheticResponse};
 use crate::state::SharedRuntime;
 use crate::telemetry;
 
-/// The proxy. One instance serves every worker thread.
-#[derive(Debug)]
+/// The proxy: one instance per worker service (see `workers`); clones share all state.
+#[derive(Debug, Clone)]
 pub struct Gateway {
     pub runtime: Arc<SharedRuntime>,
     pub assertions: Assertions,
     pub upstream: UpstreamConfig,
-    pub limiter: RateLimiter,
+    pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
 }
 

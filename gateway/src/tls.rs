@@ -142,12 +142,12 @@ impl ResolvesServerCert for SniCertificates {
 }
 
 /// The listener's TLS settings: certificates by SNI, TLS 1.2 minimum, h2 preferred by ALPN.
-pub fn tls_settings(certs: SniCertificates) -> Result<TlsSettings, TlsError> {
+pub fn tls_settings(certs: Arc<SniCertificates>) -> Result<TlsSettings, TlsError> {
     // Pingora's rustls listener offers TLS 1.2 and 1.3 only, with rustls' default (AEAD-only)
     // cipher suites; the file paths are unused because the resolver picks every certificate.
     let mut settings =
         TlsSettings::intermediate("", "").map_err(|e| TlsError::Acceptor(e.to_string()))?;
-    settings.set_cert_resolver(Arc::new(certs));
+    settings.set_cert_resolver(certs);
     settings.enable_h2();
     Ok(settings)
 }

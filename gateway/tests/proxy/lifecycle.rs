@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::utils::stack::{Stack, StackOptions, HOST_A};
+use crate::utils::stack::{GatewayProcess, Stack, StackOptions, HOST_A};
 
 #[tokio::test]
 async fn tls_1_1_is_refused_and_tls_1_2_accepted() {
@@ -151,7 +151,12 @@ async fn admin_listener_serves_health_readiness_and_metrics() {
 
 #[tokio::test]
 async fn sighup_keeps_the_old_config_when_broken_and_applies_a_valid_one() {
-    let stack = Stack::start(StackOptions::default()).await;
+    // Two workers: the reloaded configuration must reach both.
+    let stack = Stack::start(StackOptions {
+        threads: 2,
+        ..StackOptions::default()
+    })
+    .await;
     let client = stack.client();
     let token = stack.token_a("read:timesheets create:timesheets");
     let status = |path: &'static str| {
@@ -190,6 +195,106 @@ async fn sighup_keeps_the_old_config_when_broken_and_applies_a_valid_one() {
     wait_for_log(&stack, "configuration reloaded").await;
     assert_eq!(status("/v1/approvals").await, 200);
     assert_eq!(status("/v1/timesheets/entries").await, 200);
+    // New connections land on either worker's socket: every one sees the new route.
+    for _ in 0..8 {
+        let res = fresh_connection(&stack)
+            .get(stack.url(HOST_A, "/v1/approvals"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
+
+/// A client that opens a new connection for its request and keeps none.
+fn fresh_connection(stack: &Stack) -> reqwest::Client {
+    stack
+        .client_builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Sockets listening on 127.0.0.1:`port`, from /proc/net/tcp (`0100007F:<port hex>`, state 0A).
+fn listening_sockets(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let local = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn each_worker_accepts_on_its_own_socket_and_a_second_gateway_on_the_address_is_refused() {
+    let stack = Stack::start(StackOptions {
+        threads: 2,
+        ..StackOptions::default()
+    })
+    .await;
+    let port = stack.https.port();
+    // The workers bind one after the other: wait for the second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listening_sockets(port) < 2 {
+        assert!(Instant::now() < deadline, "one listening socket, not two");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(listening_sockets(port), 2);
+
+    // The kernel spreads new connections over both sockets: a worker that did not accept would
+    // leave about half of them hanging (all 32 on one socket: odds of 2^-31).
+    let token = stack.token_a("read:timesheets");
+    let upstream_before = stack.upstream.as_ref().unwrap().hits();
+    for _ in 0..32 {
+        let res = fresh_connection(&stack)
+            .get(stack.url(HOST_A, "/v1/timesheets/entries"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        stack.upstream.as_ref().unwrap().hits() - upstream_before,
+        32
+    );
+
+    // A second gateway on the same address (reuse-port would let it share the sockets and take
+    // connections silently) refuses to start, naming the key.
+    let mut second = GatewayProcess::spawn(&stack.config_path, stack.dir.path().join("second.log"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a second gateway started on {}:\n{}",
+            stack.https,
+            second.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(64), "{}", second.log_text());
+    let expected = format!("[server] listen = {}: ", stack.https);
+    assert!(
+        second.log_text().contains(&expected),
+        "{}",
+        second.log_text()
+    );
+    assert_eq!(listening_sockets(port), 2);
+    let res = fresh_connection(&stack)
+        .get(stack.url(HOST_A, "/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the first gateway still serves");
 }
 
 async fn wait_for_log(stack: &Stack, needle: &str) {
@@ -207,7 +312,11 @@ async fn wait_for_log(stack: &Stack, needle: &str) {
 
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
-    let mut stack = Stack::start(StackOptions::default()).await;
+    let mut stack = Stack::start(StackOptions {
+        threads: 2,
+        ..StackOptions::default()
+    })
+    .await;
     let res = stack
         .client()
         .get(stack.url(HOST_A, "/v1/openapi.json"))

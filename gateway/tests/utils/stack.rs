@@ -142,6 +142,9 @@ pub struct StackOptions {
     pub otlp_endpoint: Option<String>,
     /// Extra environment variables of the gateway process.
     pub env: Vec<(&'static str, String)>,
+    /// `[server] threads` (0: 1). With more than one, each is a worker with its own listening
+    /// socket on the address (`work_stealing = false`, the default).
+    pub threads: usize,
 }
 
 impl Stack {
@@ -195,6 +198,7 @@ impl Stack {
             org_tenant: options.org_tenant,
             extra_routes: "",
             otlp_endpoint: options.otlp_endpoint.as_deref(),
+            threads: options.threads.max(1),
         });
         let config_path = dir.path().join("gateway.toml");
         std::fs::write(&config_path, text).unwrap();
@@ -315,6 +319,7 @@ struct ConfigParts<'a> {
     org_tenant: bool,
     extra_routes: &'a str,
     otlp_endpoint: Option<&'a str>,
+    threads: usize,
 }
 
 fn config_text(p: &ConfigParts<'_>) -> String {
@@ -346,7 +351,7 @@ listen = "{https}"
 cert_file = "{server_crt}"
 key_file = "{server_key}"
 grace_period_secs = 1
-threads = 1
+threads = {threads}
 
 [upstream]
 address = "{upstream}"
@@ -422,5 +427,6 @@ scopes = ["read:timesheets"]
         aud = testkit::AUDIENCE,
         jwks_settings = p.jwks_settings,
         extra = p.extra_routes,
+        threads = p.threads,
     )
 }
