@@ -8,15 +8,16 @@
 //! when the service checks it.
 //!
 //! Keys are the SHA-256 of the principal and the request line. Like the verified-token cache, a
-//! 256-bit digest makes the map's own equality the comparison. The cache is bounded by
-//! `[assertion] cache_entries` (moka evicts by TinyLFU); 0 turns it off, and every request is then
-//! signed on its own, bound to its request id.
+//! 256-bit digest makes the map's own equality the comparison, and it is a quick_cache for the
+//! same reason (a read is a lookup, with no housekeeping on the request path; see
+//! `auth::token_cache`). An entry past its reuse time is replaced by the next request that needs
+//! it. The cache is bounded by `[assertion] cache_entries`; 0 turns it off, and every request is
+//! then signed on its own, bound to its request id.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use identity_assertion::{AssertionSigner, RequestBinding, SignError};
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 use sha2::{Digest, Sha256};
 use timesheet_domain::Principal;
 
@@ -62,14 +63,14 @@ struct Reusable {
 #[derive(Clone)]
 pub struct Assertions {
     signer: AssertionSigner,
-    cache: Option<Cache<Key, Arc<Reusable>>>,
+    cache: Option<Arc<Cache<Key, Arc<Reusable>>>>,
 }
 
 impl std::fmt::Debug for Assertions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Assertions")
             .field("signer", &self.signer)
-            .field("cached", &self.cache.as_ref().map(Cache::entry_count))
+            .field("cached", &self.cache.as_ref().map(|cache| cache.len()))
             .finish()
     }
 }
@@ -78,11 +79,9 @@ impl Assertions {
     /// Keeps up to `max_entries` reusable assertions; 0 signs every request on its own.
     pub fn new(signer: AssertionSigner, max_entries: u64) -> Self {
         let cache = (max_entries > 0).then(|| {
-            let reuse = Duration::from_secs(reuse_secs(signer.ttl_secs()).unsigned_abs());
-            Cache::builder()
-                .max_capacity(max_entries)
-                .time_to_live(reuse)
-                .build()
+            Arc::new(Cache::new(
+                usize::try_from(max_entries).unwrap_or(usize::MAX),
+            ))
         });
         Self { signer, cache }
     }

