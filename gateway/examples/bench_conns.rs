@@ -1,7 +1,8 @@
 //! Connection holder for `bench/gateway`'s memory check: opens `--connections` TLS keep-alive
-//! connections (HTTP/1.1) to `--url`, sends one request on each so that every connection is past
-//! its handshake and idle in the server's keep-alive state, then holds them open, idle, for
-//! `--hold-secs` while the script reads the server's RSS.
+//! connections (HTTP/1.1) to `--url`, sends one request on each (all in flight at once, so N
+//! requests open N distinct connections) so that every connection is past its handshake and
+//! idle in the server's keep-alive state, then holds them open, idle, for `--hold-secs` while
+//! the script reads the server's RSS.
 //!
 //! ```text
 //! cargo run --release -p gateway --example bench_conns -- \
@@ -50,13 +51,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()
         .context("building the client")?;
-    // All requests start together: none finds an idle connection, so each opens its own.
+    // No task reads its body before every task has its response headers: until then each
+    // connection carries an unfinished response, so none is idle in the client's pool for
+    // another request to reuse, and N requests open N connections however fast the server is.
+    let headers_in = std::sync::Arc::new(tokio::sync::Barrier::new(args.connections));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.connections {
         let client = client.clone();
         let url = args.url.clone();
+        let headers_in = std::sync::Arc::clone(&headers_in);
         tasks.spawn(async move {
-            let response = client.get(&url).send().await?;
+            let sent = client.get(&url).send().await;
+            // Every task reaches the barrier, a failed one too (the client's timeout bounds it).
+            headers_in.wait().await;
+            let response = sent?;
             let ok = response.status().is_success();
             response.bytes().await?;
             Ok::<_, reqwest::Error>(ok)

@@ -254,9 +254,22 @@ impl PathPattern {
 /// `.`/`..` including percent-encoded spellings (`%2e`, `.%2E`), which some upstreams decode
 /// before normalising.
 fn is_dot_segment(part: &str) -> bool {
-    let lower = part.to_ascii_lowercase();
-    let decoded = lower.replace("%2e", ".");
-    decoded == "." || decoded == ".."
+    // Runs on every segment of every request path: no allocation, and anything longer than the
+    // longest spelling (`%2e%2e`) is out after one comparison.
+    if part.len() > 6 {
+        return false;
+    }
+    let mut rest = part.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 /// A principal lacks the scopes a route needs.

@@ -113,6 +113,30 @@ fn dot_and_empty_segments_never_match() {
 }
 
 #[test]
+fn every_spelling_of_dot_and_dot_dot_is_a_dot_segment_and_nothing_else_is() {
+    for part in [".", "..", "%2e", "%2E", ".%2e", "%2E.", "%2e%2E", "%2E%2E"] {
+        assert!(is_dot_segment(part), "{part:?} is a dot segment");
+    }
+    for part in [
+        "",
+        "...",
+        "%2e%2e%2e",
+        "%2",
+        "%2f",
+        "%2e%2",
+        "a.",
+        ".a",
+        "%2ea",
+        "%3e",
+        "entries",
+        "%2e%2e.",
+        "timesheets..",
+    ] {
+        assert!(!is_dot_segment(part), "{part:?} is not a dot segment");
+    }
+}
+
+#[test]
 fn any_mode_needs_one_scope_and_names_all_alternatives() {
     let t = table();
     let rule = t.find("POST", "/v1/timesheets/upload").unwrap();
