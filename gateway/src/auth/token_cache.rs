@@ -135,11 +135,6 @@ impl TokenCache {
     pub fn entry_count(&self) -> u64 {
         u64::try_from(self.entries.len()).unwrap_or(u64::MAX)
     }
-
-    /// Drops every entry (after a configuration reload changes what tokens mean).
-    pub fn clear(&self) {
-        self.entries.clear();
-    }
 }
 
 #[cfg(test)]

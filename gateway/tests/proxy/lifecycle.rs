@@ -197,24 +197,26 @@ async fn sighup_keeps_the_old_config_when_broken_and_applies_a_valid_one() {
     assert_eq!(status("/v1/timesheets/entries").await, 200);
     // New connections land on either worker's socket: every one sees the new route.
     for _ in 0..8 {
-        let res = fresh_connection(&stack)
-            .get(stack.url(HOST_A, "/v1/approvals"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        assert_eq!(
+            status_on_a_fresh_connection(&stack, "/v1/approvals", Some(&token)).await,
+            200
+        );
     }
 }
 
-/// A client that opens a new connection for its request and keeps none.
-fn fresh_connection(stack: &Stack) -> reqwest::Client {
-    stack
+/// The status of `GET path` (with `token`, if any) over a new connection that is not kept.
+async fn status_on_a_fresh_connection(stack: &Stack, path: &str, token: Option<&str>) -> u16 {
+    let client = stack
         .client_builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(10))
         .build()
-        .unwrap()
+        .unwrap();
+    let mut req = client.get(stack.url(HOST_A, path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap().status().as_u16()
 }
 
 /// Sockets listening on 127.0.0.1:`port`, from /proc/net/tcp (`0100007F:<port hex>`, state 0A).
@@ -252,13 +254,10 @@ async fn each_worker_accepts_on_its_own_socket_and_a_second_gateway_on_the_addre
     let token = stack.token_a("read:timesheets");
     let upstream_before = stack.upstream.as_ref().unwrap().hits();
     for _ in 0..32 {
-        let res = fresh_connection(&stack)
-            .get(stack.url(HOST_A, "/v1/timesheets/entries"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        assert_eq!(
+            status_on_a_fresh_connection(&stack, "/v1/timesheets/entries", Some(&token)).await,
+            200
+        );
     }
     assert_eq!(
         stack.upstream.as_ref().unwrap().hits() - upstream_before,
@@ -268,19 +267,7 @@ async fn each_worker_accepts_on_its_own_socket_and_a_second_gateway_on_the_addre
     // A second gateway on the same address (reuse-port would let it share the sockets and take
     // connections silently) refuses to start, naming the key.
     let mut second = GatewayProcess::spawn(&stack.config_path, stack.dir.path().join("second.log"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = second.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a second gateway started on {}:\n{}",
-            stack.https,
-            second.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = second.wait_exit(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(64), "{}", second.log_text());
     let expected = format!("[server] listen = {}: ", stack.https);
     assert!(
@@ -289,12 +276,11 @@ async fn each_worker_accepts_on_its_own_socket_and_a_second_gateway_on_the_addre
         second.log_text()
     );
     assert_eq!(listening_sockets(port), 2);
-    let res = fresh_connection(&stack)
-        .get(stack.url(HOST_A, "/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "the first gateway still serves");
+    assert_eq!(
+        status_on_a_fresh_connection(&stack, "/v1/openapi.json", None).await,
+        200,
+        "the first gateway still serves"
+    );
 }
 
 async fn wait_for_log(stack: &Stack, needle: &str) {
@@ -325,17 +311,6 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
         .unwrap();
     assert_eq!(res.status(), 200);
     stack.gateway.signal("TERM");
-    let deadline = Instant::now() + Duration::from_secs(8);
-    let status = loop {
-        if let Some(status) = stack.gateway.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running after SIGTERM:\n{}",
-            stack.gateway.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = stack.gateway.wait_exit(Duration::from_secs(8)).await;
     assert_eq!(status.code(), Some(0), "{}", stack.gateway.log_text());
 }
