@@ -21,6 +21,7 @@ use crate::admin::{AdminApp, UpstreamHealth};
 use crate::assertion_cache::Assertions;
 use crate::background::{ConfigReload, JwksRefresh, UpstreamHealthCheck};
 use crate::config::{ConfigError, ConfigIssue, GatewayConfig, ServerConfig};
+use crate::keepalive::ParkIdle;
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use crate::ratelimit::RateLimiter;
@@ -125,16 +126,13 @@ fn proxy_services(
     gateway: &Gateway,
     settings: &ServerConfig,
     certs: &Arc<SniCertificates>,
-) -> Result<Vec<Service<HttpProxy<Gateway>>>, StartError> {
+) -> Result<Vec<Service<ParkIdle<HttpProxy<Gateway>>>>, StartError> {
     ensure_address_free(settings.listen)?;
     let layout = WorkerLayout::new(settings.threads, settings.work_stealing);
     (0..layout.services)
         .map(|index| {
-            let mut proxy = pingora::proxy::http_proxy_service_with_name(
-                &server.configuration,
-                gateway.clone(),
-                &layout.service_name(index),
-            );
+            let app = pingora::proxy::http_proxy(&server.configuration, gateway.clone());
+            let mut proxy = Service::new(layout.service_name(index), ParkIdle::new(app));
             proxy.threads = Some(layout.threads_per_service);
             let mut listener = ListenerConfig::tcp(listen_key(settings.listen, index))
                 .tls(tls_settings(Arc::clone(certs))?)

@@ -16,21 +16,27 @@ pub const TRACEPARENT: &str = "traceparent";
 /// an identity assertion, a request id, any `x-forwarded-*`/`forwarded` (we set our own), and
 /// `strip` (lowercase names from the config).
 pub fn strip_client_headers(req: &mut RequestHeader, strip: &[String]) {
-    let mut doomed: Vec<String> = req
+    // Forwarding headers are matched by prefix, so their names are gathered before removal;
+    // most requests carry none, and an empty Vec allocates nothing.
+    let forwarding: Vec<http::HeaderName> = req
         .headers
         .keys()
-        .map(|name| name.as_str().to_owned())
-        .filter(|name| name.starts_with("x-forwarded-") || name == "forwarded")
+        .filter(|name| name.as_str().starts_with("x-forwarded-") || *name == "forwarded")
+        .cloned()
         .collect();
-    doomed.push(identity_assertion::HEADER.to_owned());
-    doomed.push(REQUEST_ID.to_owned());
+    for name in &forwarding {
+        // `remove_header` drops every value of a repeated header.
+        let _ = req.remove_header(name);
+    }
     // The access token stays at the edge: the service trusts only the assertion, and a bearer
     // token copied into internal logs or traces could be replayed against the public API.
-    doomed.push(http::header::AUTHORIZATION.as_str().to_owned());
-    doomed.extend(strip.iter().cloned());
-    for name in doomed {
-        // `remove_header` drops every value of a repeated header.
-        let _ = req.remove_header(name.as_str());
+    let fixed = [
+        identity_assertion::HEADER,
+        REQUEST_ID,
+        http::header::AUTHORIZATION.as_str(),
+    ];
+    for name in fixed.into_iter().chain(strip.iter().map(String::as_str)) {
+        let _ = req.remove_header(name);
     }
 }
 

@@ -25,6 +25,7 @@ pub mod config;
 pub mod ctx;
 pub mod devcert;
 pub mod forward;
+pub mod keepalive;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;

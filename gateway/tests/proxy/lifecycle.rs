@@ -3,6 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::utils::raw_tls::RawTls;
 use crate::utils::stack::{GatewayProcess, Stack, StackOptions, HOST_A};
 
 #[tokio::test]
@@ -310,6 +311,13 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // A kept-alive connection is idle when the gateway stops (closing it is
+    // `keepalive::tests::shutdown_closes_idle_connections_...`); the exit stays prompt and clean.
+    let mut idle = RawTls::connect(&stack, HOST_A).await;
+    idle.send(format!("GET /v1/openapi.json HTTP/1.1\r\nHost: {HOST_A}\r\n\r\n").as_bytes())
+        .await;
+    assert_eq!(idle.response().await.status, 200);
+
     stack.gateway.signal("TERM");
     let status = stack.gateway.wait_exit(Duration::from_secs(8)).await;
     assert_eq!(status.code(), Some(0), "{}", stack.gateway.log_text());

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::utils::raw_tls::RawTls;
 use crate::utils::stack::{Stack, StackOptions, HOST_A, HOST_B, HOST_C};
 
 async fn json(res: reqwest::Response) -> Value {
@@ -372,4 +373,52 @@ async fn a_client_over_its_rate_limit_gets_429_with_retry_after() {
         metrics.contains("gateway_rate_limited_total{tenant=\"limited\"}"),
         "{metrics}"
     );
+}
+
+/// Between requests an HTTP/1.1 connection waits outside the proxy's request state
+/// (`keepalive::ParkIdle`), holding what it read of the next request. Whatever way that request
+/// arrives (after a pause, split across TLS records, a few bytes first), it is served in full.
+#[tokio::test]
+async fn a_kept_alive_connection_is_served_after_idling_and_when_a_request_arrives_in_pieces() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let token = stack.token_a("read:timesheets");
+    let request = format!(
+        "GET /v1/timesheets/entries?week=2025-W01 HTTP/1.1\r\nHost: {HOST_A}\r\n\
+         Authorization: Bearer {token}\r\nX-Request-Id: forged\r\n\r\n"
+    );
+    let mut conn = RawTls::connect(&stack, HOST_A).await;
+    let mut served = Vec::new();
+
+    conn.send(request.as_bytes()).await;
+    served.push(conn.response().await);
+
+    // Idle for a while, then the next request all at once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    conn.send(request.as_bytes()).await;
+    served.push(conn.response().await);
+
+    // Three bytes, then the rest of the request line, then the headers.
+    let (line_end, _) = request.split_once("\r\n").unwrap();
+    for piece in [
+        &request[..3],
+        &request[3..line_end.len()],
+        &request[line_end.len()..],
+    ] {
+        conn.send(piece.as_bytes()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    served.push(conn.response().await);
+
+    for (i, res) in served.iter().enumerate() {
+        assert_eq!(res.status, 200, "request {i}: {}", res.head);
+        let body: Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(body["assertion_error"], Value::Null, "request {i}: {body}");
+        assert_eq!(body["principal"]["tenant"], "exampleco", "request {i}");
+        assert_eq!(
+            body["path_and_query"], "/v1/timesheets/entries?week=2025-W01",
+            "request {i}"
+        );
+        assert_ne!(body["headers"]["x-request-id"], "forged", "request {i}");
+        assert_eq!(body["headers"]["authorization"], Value::Null, "request {i}");
+    }
 }

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 #[path = "../../src/testkit.rs"]
 pub mod testkit;
 
+pub mod raw_tls;
 pub mod stack;
 pub mod upstream;
 
