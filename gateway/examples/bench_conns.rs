@@ -1,8 +1,12 @@
 //! Connection holder for `bench/gateway`'s memory check: opens `--connections` TLS keep-alive
-//! connections (HTTP/1.1) to `--url`, sends one request on each (all in flight at once, so N
-//! requests open N distinct connections) so that every connection is past its handshake and
-//! idle in the server's keep-alive state, then holds them open, idle, for `--hold-secs` while
-//! the script reads the server's RSS.
+//! connections (HTTP/1.1) to `--url`, sends one request on each so that every connection is
+//! past its handshake and idle in the server's keep-alive state, then holds them open, idle,
+//! for `--hold-secs` while the script reads the server's RSS.
+//!
+//! Each connection belongs to a client of its own, so no request can reuse another's
+//! connection, and at most `--concurrency` are being opened at a time: clients arriving at a
+//! steady pace, not a burst that would make the server open a connection to its upstream for
+//! every one of them at once.
 //!
 //! ```text
 //! cargo run --release -p gateway --example bench_conns -- \
@@ -12,10 +16,13 @@
 //! Prints `open <n>` when the connections are up (n = requests answered with a 2xx), `done`
 //! when the hold ends; exits non-zero if any request failed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 #[derive(Debug, Parser)]
 #[command(about = "Hold N idle TLS keep-alive connections open to a server")]
@@ -27,6 +34,9 @@ struct Args {
     connections: usize,
     #[arg(long, default_value_t = 10)]
     hold_secs: u64,
+    /// Connections being opened (handshake and first request) at a time.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,41 +50,29 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    // The benchmark's certificate comes from a throwaway CA; the connections are to loopback.
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .danger_accept_invalid_certs(true)
-        .http1_only()
-        .pool_max_idle_per_host(usize::MAX)
-        .pool_idle_timeout(None)
-        .tcp_keepalive(Duration::from_secs(30))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("building the client")?;
-    // No task reads its body before every task has its response headers: until then each
-    // connection carries an unfinished response, so none is idle in the client's pool for
-    // another request to reuse, and N requests open N connections however fast the server is.
-    let headers_in = std::sync::Arc::new(tokio::sync::Barrier::new(args.connections));
-    let mut tasks = tokio::task::JoinSet::new();
+    let opening = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
     for _ in 0..args.connections {
-        let client = client.clone();
         let url = args.url.clone();
-        let headers_in = std::sync::Arc::clone(&headers_in);
+        let opening = Arc::clone(&opening);
         tasks.spawn(async move {
-            let sent = client.get(&url).send().await;
-            // Every task reaches the barrier, a failed one too (the client's timeout bounds it).
-            headers_in.wait().await;
-            let response = sent?;
+            let _turn = opening.acquire_owned().await?;
+            let client = client()?;
+            let response = client.get(&url).send().await?;
             let ok = response.status().is_success();
             response.bytes().await?;
-            Ok::<_, reqwest::Error>(ok)
+            // The client goes back to the caller, keeping its one connection open and idle.
+            anyhow::Ok((ok, client))
         });
     }
-    let (mut ok, mut failed) = (0usize, 0usize);
+    let (mut ok, mut failed, mut clients) = (0usize, 0usize, Vec::new());
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(true)) => ok += 1,
-            Ok(Ok(false)) | Ok(Err(_)) | Err(_) => failed += 1,
+            Ok(Ok((true, client))) => {
+                ok += 1;
+                clients.push(client);
+            }
+            Ok(Ok((false, _))) | Ok(Err(_)) | Err(_) => failed += 1,
         }
     }
     println!("open {ok}");
@@ -83,6 +81,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
     println!("done");
-    drop(client);
+    drop(clients);
     Ok(())
+}
+
+/// A client holding at most one idle connection, forever.
+fn client() -> anyhow::Result<reqwest::Client> {
+    // The benchmark's certificate comes from a throwaway CA; the connections are to loopback.
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .danger_accept_invalid_certs(true)
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .pool_idle_timeout(None)
+        .tcp_keepalive(Duration::from_secs(30))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the client")
 }
