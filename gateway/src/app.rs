@@ -132,7 +132,8 @@ fn proxy_services(
     (0..layout.services)
         .map(|index| {
             let app = pingora::proxy::http_proxy(&server.configuration, gateway.clone());
-            let mut proxy = Service::new(layout.service_name(index), ParkIdle::new(app));
+            let app = ParkIdle::new(app, settings.keepalive_timeout);
+            let mut proxy = Service::new(layout.service_name(index), app);
             proxy.threads = Some(layout.threads_per_service);
             let mut listener = ListenerConfig::tcp(listen_key(settings.listen, index))
                 .tls(tls_settings(Arc::clone(certs))?)

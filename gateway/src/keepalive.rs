@@ -10,13 +10,23 @@
 //! [`ParkIdle`] runs that loop itself and makes each connection wait for its next request in a
 //! future of a few hundred bytes: it reads the first bytes of the request into a small buffer,
 //! and only then starts the proxy's session, handing those bytes over as the session's
-//! already-read prefix (the mechanism Pingora has for pipelined bytes). Everything else is as
-//! in Pingora: the 60 s keep-alive timeout, the reuse limit, closing idle connections at
-//! shutdown; HTTP/2, h2c and custom protocols go to Pingora's own loop unchanged.
+//! already-read prefix (the mechanism Pingora has for pipelined bytes). The reuse limit is
+//! Pingora's; HTTP/2, h2c and custom protocols go to Pingora's own loop unchanged.
+//!
+//! Two things differ from Pingora, on purpose:
+//! - Time limits. Pingora bounds only the wait for a connection's first request (60 s); once an
+//!   HTTP/1.1 request has been parsed, the connection's next wait, and the reads of the next
+//!   request's header, have no limit, so idle connections accumulate for as long as clients
+//!   keep them. Here every wait for a request, and every read of a request's header, is bounded
+//!   by `[server] keepalive_timeout_secs`.
+//! - Shutdown. An idle connection is closed when the server starts shutting down, as Pingora
+//!   does; a request whose bytes have already arrived is still read and served (Pingora's
+//!   proxy then answers it with `Connection: close`).
 //!
 //! The handed-over prefix relies on HTTP/1 pipelining staying off (Pingora's default, which
 //! the gateway never changes): with it off, a finished session is only reused when nothing
-//! was read past its end, so no pipelined bytes are carried over to clash with ours.
+//! was read past its end, so no pipelined bytes are carried over to clash with ours. A session
+//! that has it on is refused loudly rather than served wrongly.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,10 +40,6 @@ use pingora::protocols::{Stream, ALPN};
 use pingora::server::ShutdownWatch;
 use tokio::io::AsyncReadExt;
 
-/// How long a connection may stay idle before and between requests: Pingora's own default,
-/// which its HTTP/1 loop applies to every connection.
-pub const KEEPALIVE: Duration = Duration::from_secs(60);
-
 /// How many bytes the idle wait reads. Enough to make the wait cheap; the proxy's session
 /// reads the rest of the request into its own header buffer.
 const FIRST_READ: usize = 64;
@@ -45,11 +51,16 @@ const HEADER_BUFFER: usize = 4096;
 /// A [`ServerApp`] that serves HTTP/1 connections through `A` but parks them between requests.
 pub struct ParkIdle<A> {
     app: Arc<A>,
+    /// The longest wait for a request, and for each read of its header.
+    keepalive: Duration,
 }
 
 impl<A> ParkIdle<A> {
-    pub fn new(app: A) -> Self {
-        Self { app: Arc::new(app) }
+    pub fn new(app: A, keepalive: Duration) -> Self {
+        Self {
+            app: Arc::new(app),
+            keepalive,
+        }
     }
 }
 
@@ -60,25 +71,30 @@ enum Idle {
     Request(BytesMut),
     /// The client closed the connection, or it failed.
     Closed,
-    /// Nothing arrived within [`KEEPALIVE`].
+    /// Nothing arrived within the keep-alive timeout.
     TimedOut,
     /// The server is shutting down.
     ShuttingDown,
 }
 
-/// Waits for the first bytes of the next request on `stream`, at most `keepalive`.
+/// Waits for the first bytes of the next request on `stream`, at most `keepalive`, or until
+/// the server starts shutting down.
 async fn next_request(stream: &mut Stream, shutdown: &ShutdownWatch, keepalive: Duration) -> Idle {
     let mut shutdown = shutdown.clone();
-    if *shutdown.borrow_and_update() {
-        return Idle::ShuttingDown;
-    }
+    let stopping = async move {
+        if !*shutdown.borrow_and_update() {
+            // A sender dropped without a shutdown means the server is gone: stop as well.
+            let _ = shutdown.changed().await;
+        }
+    };
     let mut first = [0u8; FIRST_READ];
     // Pingora's own timer for reads (10 ms ticks, one shared timer per deadline), armed only
-    // if the read does not complete at once.
+    // if the read does not complete at once. The read is polled first, so bytes that have
+    // already arrived are served even when shutdown has begun.
     let read = tokio::select! {
         biased;
         read = pingora::time::timeout(keepalive, stream.read(&mut first)) => read,
-        _ = shutdown.changed() => return Idle::ShuttingDown,
+        () = stopping => return Idle::ShuttingDown,
     };
     let n = match read {
         Err(_elapsed) => return Idle::TimedOut,
@@ -118,29 +134,39 @@ where
         if !is_http1(self.app.as_ref(), &stream) {
             return self.app.process_new(stream, shutdown).await;
         }
+        let keepalive_secs = self.keepalive.as_secs().max(1);
         let mut settings: Option<HttpPersistentSettings> = None;
+        let mut first = true;
         loop {
-            let prefix = match next_request(&mut stream, shutdown, KEEPALIVE).await {
+            let prefix = match next_request(&mut stream, shutdown, self.keepalive).await {
                 Idle::Request(prefix) => prefix,
                 Idle::Closed | Idle::TimedOut | Idle::ShuttingDown => return None,
             };
             let mut session = ServerSession::new_http1(stream);
-            match settings.take() {
-                Some(settings) => settings.apply_to_session(&mut session),
-                None => {
-                    session.set_keepalive(Some(KEEPALIVE.as_secs()));
-                    session.set_keepalive_reuses_remaining(
-                        self.app
-                            .server_options()
-                            .and_then(|o| o.keepalive_request_limit),
-                    );
-                }
+            if first {
+                session.set_keepalive_reuses_remaining(
+                    self.app
+                        .server_options()
+                        .and_then(|o| o.keepalive_request_limit),
+                );
+            } else if let Some(settings) = settings.take() {
+                settings.apply_to_session(&mut session);
             }
+            if session.pipelining_enabled() {
+                tracing::error!(
+                    "HTTP/1 pipelining is on for a kept-alive connection; closing it (see keepalive)"
+                );
+                return None;
+            }
+            // Bounds the reads of this request's header; once it is parsed, Pingora sets the
+            // connection's keep-alive from the request (`Connection`, HTTP version).
+            session.set_keepalive(Some(keepalive_secs));
             session.set_pipelined_prefix(prefix);
             let reused = self.app.process_new_http(session, shutdown).await?;
             let (next, next_settings) = reused.consume();
             stream = next;
             settings = next_settings;
+            first = false;
         }
     }
 
@@ -151,12 +177,27 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use tokio::io::AsyncWriteExt;
+    use std::future::Future;
+    use std::sync::Mutex;
 
-    fn duplex() -> (Stream, tokio::io::DuplexStream) {
-        let (server, client) = tokio::io::duplex(1024);
+    use super::*;
+    use pingora::apps::ReusedHttpStream;
+    use pingora::http::ResponseHeader;
+    use tokio::io::{AsyncWriteExt, DuplexStream};
+
+    /// A keep-alive timeout no test waits for.
+    const LONG: Duration = Duration::from_secs(60);
+
+    fn duplex() -> (Stream, DuplexStream) {
+        let (server, client) = tokio::io::duplex(4096);
         (Box::new(server), client)
+    }
+
+    /// `future`'s output, or a failed test if it hangs (a regression here is a wait).
+    async fn within<F: Future>(future: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(10), future)
+            .await
+            .expect("hung")
     }
 
     #[tokio::test]
@@ -165,7 +206,7 @@ mod tests {
         let (_tx, watch) = tokio::sync::watch::channel(false);
         let request = b"GET /v1/timesheets/entries HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer x\r\n\r\n";
         client.write_all(request).await.unwrap();
-        let Idle::Request(prefix) = next_request(&mut server, &watch, KEEPALIVE).await else {
+        let Idle::Request(prefix) = within(next_request(&mut server, &watch, LONG)).await else {
             panic!("no request read");
         };
         assert!(request.len() > FIRST_READ);
@@ -178,14 +219,14 @@ mod tests {
         let (mut server, mut client) = duplex();
         let (_tx, watch) = tokio::sync::watch::channel(false);
         client.write_all(b"GET / HT").await.unwrap();
-        let Idle::Request(prefix) = next_request(&mut server, &watch, KEEPALIVE).await else {
+        let Idle::Request(prefix) = within(next_request(&mut server, &watch, LONG)).await else {
             panic!("no request read");
         };
         assert_eq!(&prefix[..], b"GET / HT");
         client.write_all(b"TP/1.1\r\n\r\n").await.unwrap();
         drop(client);
         let mut rest = Vec::new();
-        server.read_to_end(&mut rest).await.unwrap();
+        within(server.read_to_end(&mut rest)).await.unwrap();
         assert_eq!(&rest[..], b"TP/1.1\r\n\r\n");
     }
 
@@ -195,7 +236,7 @@ mod tests {
         let (_tx, watch) = tokio::sync::watch::channel(false);
         drop(client);
         assert_eq!(
-            next_request(&mut server, &watch, KEEPALIVE).await,
+            within(next_request(&mut server, &watch, LONG)).await,
             Idle::Closed
         );
     }
@@ -203,19 +244,28 @@ mod tests {
     #[tokio::test]
     async fn shutdown_closes_idle_connections_whether_it_comes_before_or_during_the_wait() {
         let (mut server, _client) = duplex();
-        let (tx, watch) = tokio::sync::watch::channel(true);
+        let (_tx, watch) = tokio::sync::watch::channel(true);
         assert_eq!(
-            next_request(&mut server, &watch, KEEPALIVE).await,
+            within(next_request(&mut server, &watch, LONG)).await,
             Idle::ShuttingDown
         );
 
-        let (tx2, watch2) = tokio::sync::watch::channel(false);
-        let waiting =
-            tokio::spawn(async move { next_request(&mut server, &watch2, KEEPALIVE).await });
+        let (tx, watch) = tokio::sync::watch::channel(false);
+        let waiting = tokio::spawn(async move { next_request(&mut server, &watch, LONG).await });
         tokio::task::yield_now().await;
-        tx2.send(true).unwrap();
-        assert_eq!(waiting.await.unwrap(), Idle::ShuttingDown);
-        drop(tx);
+        tx.send(true).unwrap();
+        assert_eq!(within(waiting).await.unwrap(), Idle::ShuttingDown);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_has_arrived_is_still_read_when_shutdown_has_begun() {
+        let (mut server, mut client) = duplex();
+        let (_tx, watch) = tokio::sync::watch::channel(true);
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let Idle::Request(prefix) = within(next_request(&mut server, &watch, LONG)).await else {
+            panic!("the request was dropped");
+        };
+        assert_eq!(&prefix[..], b"GET / HTTP/1.1\r\n\r\n");
     }
 
     #[tokio::test]
@@ -225,12 +275,116 @@ mod tests {
         let keepalive = Duration::from_millis(200);
         let started = std::time::Instant::now();
         assert_eq!(
-            next_request(&mut server, &watch, keepalive).await,
+            within(next_request(&mut server, &watch, keepalive)).await,
             Idle::TimedOut
         );
+        // Pingora's timer works in 10 ms ticks of its own clock, so the deadline is only
+        // approximately the keep-alive; half of it tells a timeout from anything else.
         let waited = started.elapsed();
-        // Pingora's timer rounds deadlines up to its 10 ms tick.
-        assert!(waited >= keepalive, "{waited:?}");
-        assert!(waited < keepalive * 5, "{waited:?}");
+        assert!(waited >= keepalive / 2, "{waited:?}");
+    }
+
+    /// An HTTP/1 app that answers every request with `200 ok` and records its path.
+    #[derive(Default)]
+    struct Echo {
+        paths: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl HttpServerApp for Echo {
+        async fn process_new_http(
+            self: &Arc<Self>,
+            mut session: ServerSession,
+            _shutdown: &ShutdownWatch,
+        ) -> Option<ReusedHttpStream> {
+            if !session.read_request().await.ok()? {
+                return None;
+            }
+            let path = session.req_header().uri.path().to_owned();
+            self.paths.lock().unwrap().push(path);
+            let mut response = ResponseHeader::build(200, None).ok()?;
+            response.insert_header("content-length", "2").ok()?;
+            session
+                .write_response_header(Box::new(response))
+                .await
+                .ok()?;
+            session
+                .write_response_body(bytes::Bytes::from_static(b"ok"), true)
+                .await
+                .ok()?;
+            let settings = HttpPersistentSettings::for_session(&session);
+            let reusable = session.finish().await.ok()??;
+            Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+        }
+    }
+
+    /// Reads one `200 ok` response (headers, then the 2-byte body) off `client`.
+    async fn read_ok(client: &mut DuplexStream) {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.ends_with(b"\r\n\r\nok") {
+            let n = within(client.read(&mut buf)).await.unwrap();
+            assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(got.starts_with(b"HTTP/1.1 200"), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_serves_request_after_request_each_started_from_its_first_bytes() {
+        let app = Arc::new(ParkIdle::new(Echo::default(), LONG));
+        let (server, mut client) = duplex();
+        let (_tx, watch) = tokio::sync::watch::channel(false);
+        let serving = {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move { app.process_new(server, &watch).await.is_none() })
+        };
+        client
+            .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        read_ok(&mut client).await;
+        // The next request in two pieces, the first shorter than the idle read.
+        client.write_all(b"GET /t").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        client
+            .write_all(b"wo HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        read_ok(&mut client).await;
+        drop(client);
+        assert!(
+            within(serving).await.unwrap(),
+            "the connection was not closed"
+        );
+        assert_eq!(*app.app.paths.lock().unwrap(), ["/one", "/two"]);
+    }
+
+    #[tokio::test]
+    async fn a_request_header_that_stalls_is_cut_off_at_the_keepalive() {
+        let keepalive = Duration::from_secs(1);
+        let app = Arc::new(ParkIdle::new(Echo::default(), keepalive));
+        let (server, mut client) = duplex();
+        let (_tx, watch) = tokio::sync::watch::channel(false);
+        let serving = {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move { app.process_new(server, &watch).await })
+        };
+        client
+            .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        read_ok(&mut client).await;
+        // A reused connection: Pingora alone would wait for the rest of this header for ever.
+        let started = std::time::Instant::now();
+        client.write_all(b"GET /stall").await.unwrap();
+        within(serving).await.unwrap();
+        // Cut off by the timeout (approximate: Pingora's timer ticks), not at once.
+        assert!(
+            started.elapsed() >= keepalive / 2,
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(*app.app.paths.lock().unwrap(), ["/one"]);
     }
 }

@@ -37,7 +37,18 @@ pub struct ServerConfig {
     pub work_stealing: bool,
     /// Bytes of the read buffer Pingora puts under each client connection's TLS (0: none).
     pub l4_read_buffer: usize,
+    /// How long an HTTP/1 connection may wait for its next request, or stall within one
+    /// request's header, before the gateway closes it (see `keepalive`).
+    pub keepalive_timeout: Duration,
 }
+
+/// Default `[server] keepalive_timeout_secs`: the wait Pingora gives a connection's first
+/// request, of the order of nginx's 75 s.
+pub const DEFAULT_KEEPALIVE_TIMEOUT_SECS: u64 = 60;
+
+/// Upper bound of `[server] keepalive_timeout_secs`: an idle connection holds memory and a
+/// descriptor; an hour is already generous.
+pub const MAX_KEEPALIVE_TIMEOUT_SECS: u64 = 3600;
 
 /// Default `[server] l4_read_buffer_bytes`: none. Pingora's own default is 64 KiB, allocated
 /// for every connection, busy or idle: 64 MiB of the RSS at 1,000 idle connections. rustls
@@ -105,6 +116,7 @@ pub(super) struct RawServer {
     threads: usize,
     work_stealing: bool,
     l4_read_buffer_bytes: usize,
+    keepalive_timeout_secs: u64,
 }
 
 impl Default for RawServer {
@@ -117,6 +129,7 @@ impl Default for RawServer {
             threads: 2,
             work_stealing: false,
             l4_read_buffer_bytes: DEFAULT_L4_READ_BUFFER_BYTES,
+            keepalive_timeout_secs: DEFAULT_KEEPALIVE_TIMEOUT_SECS,
         }
     }
 }
@@ -216,6 +229,12 @@ impl RawProxy {
                 format!("must be 0..={MAX_L4_READ_BUFFER_BYTES}"),
             ));
         }
+        if !(1..=MAX_KEEPALIVE_TIMEOUT_SECS).contains(&self.server.keepalive_timeout_secs) {
+            issues.push(ConfigIssue::new(
+                "server.keepalive_timeout_secs",
+                format!("must be 1..={MAX_KEEPALIVE_TIMEOUT_SECS}"),
+            ));
+        }
         let up = &self.upstream;
         let address = socket_addr(&up.address, "upstream.address", issues);
         for (key, ms) in [
@@ -271,6 +290,7 @@ impl RawProxy {
                 threads: self.server.threads,
                 work_stealing: self.server.work_stealing,
                 l4_read_buffer: self.server.l4_read_buffer_bytes,
+                keepalive_timeout: Duration::from_secs(self.server.keepalive_timeout_secs),
             },
             upstream: UpstreamConfig {
                 address: address?,
@@ -381,6 +401,7 @@ jwks_uri = "https://exampleco.eu.auth0.com/.well-known/jwks.json"
         assert_eq!(proxy.admin.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(proxy.upstream.read_timeout.as_millis(), 30_000);
         assert_eq!(proxy.server.l4_read_buffer, 0);
+        assert_eq!(proxy.server.keepalive_timeout.as_secs(), 60);
         for name in [
             "x-user-id",
             "x-tenant-id",
@@ -401,6 +422,7 @@ strip_headers = ["bad header"]
 listen = "not an address"
 cert_file = "server.crt"
 l4_read_buffer_bytes = 2097152
+keepalive_timeout_secs = 0
 [upstream]
 read_timeout_ms = 0
 [assertion]
@@ -415,6 +437,7 @@ listen = "127.0.0.1"
             "server.listen",
             "server",
             "server.l4_read_buffer_bytes",
+            "server.keepalive_timeout_secs",
             "upstream.read_timeout_ms",
             "assertion.ttl_secs",
             "assertion.cache_entries",

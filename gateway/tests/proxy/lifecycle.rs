@@ -301,6 +301,9 @@ async fn wait_for_log(stack: &Stack, needle: &str) {
 async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
     let mut stack = Stack::start(StackOptions {
         threads: 2,
+        // Longer than the test's own waits, so that what happens inside it is the gateway's doing
+        // and not the process ending.
+        env: vec![("GATEWAY__SERVER__GRACE_PERIOD_SECS", "6".to_owned())],
         ..StackOptions::default()
     })
     .await;
@@ -311,14 +314,21 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    // A kept-alive connection is idle when the gateway stops (closing it is
-    // `keepalive::tests::shutdown_closes_idle_connections_...`); the exit stays prompt and clean.
     let mut idle = RawTls::connect(&stack, HOST_A).await;
     idle.send(format!("GET /v1/openapi.json HTTP/1.1\r\nHost: {HOST_A}\r\n\r\n").as_bytes())
         .await;
     assert_eq!(idle.response().await.status, 200);
 
     stack.gateway.signal("TERM");
-    let status = stack.gateway.wait_exit(Duration::from_secs(8)).await;
+    // An idle kept-alive connection is closed when shutdown begins, not at the process's end.
+    assert!(
+        idle.closed_within(Duration::from_secs(3)).await,
+        "the idle connection stayed open during the grace period"
+    );
+    assert!(
+        stack.gateway.child.try_wait().unwrap().is_none(),
+        "the gateway exited before its grace period ended"
+    );
+    let status = stack.gateway.wait_exit(Duration::from_secs(15)).await;
     assert_eq!(status.code(), Some(0), "{}", stack.gateway.log_text());
 }

@@ -422,3 +422,28 @@ async fn a_kept_alive_connection_is_served_after_idling_and_when_a_request_arriv
         assert_eq!(body["headers"]["authorization"], Value::Null, "request {i}");
     }
 }
+
+/// `[server] keepalive_timeout_secs` bounds how long a connection may sit idle, including a
+/// kept-alive one (Pingora alone would keep that one for ever).
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_keepalive_timeout() {
+    let stack = Stack::start(StackOptions {
+        env: vec![("GATEWAY__SERVER__KEEPALIVE_TIMEOUT_SECS", "1".to_owned())],
+        ..StackOptions::default()
+    })
+    .await;
+    let mut conn = RawTls::connect(&stack, HOST_A).await;
+    let request = format!("GET /v1/openapi.json HTTP/1.1\r\nHost: {HOST_A}\r\n\r\n");
+    conn.send(request.as_bytes()).await;
+    assert_eq!(conn.response().await.status, 200);
+    let idle_since = Instant::now();
+    assert!(
+        conn.closed_within(Duration::from_secs(5)).await,
+        "still open 5 s after its last request"
+    );
+    assert!(
+        idle_since.elapsed() >= Duration::from_millis(900),
+        "closed after {:?}, before the keep-alive timeout",
+        idle_since.elapsed()
+    );
+}

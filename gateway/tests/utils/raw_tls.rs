@@ -2,6 +2,7 @@
 //! such as sending one request in several writes with pauses between them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -89,9 +90,24 @@ impl RawTls {
         RawResponse { status, head, body }
     }
 
+    /// Whether the gateway closes the connection (EOF, or a reset) within `within`, reading
+    /// nothing else meanwhile.
+    pub async fn closed_within(&mut self, within: Duration) -> bool {
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(within, self.stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => true,
+            Ok(Ok(n)) => panic!("unexpected bytes: {:?}", &buf[..n]),
+            Err(_elapsed) => false,
+        }
+    }
+
     async fn fill(&mut self) {
         let mut buf = [0u8; 4096];
-        let n = self.stream.read(&mut buf).await.unwrap();
+        // A response that never comes fails the test instead of hanging it.
+        let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no response within 10 s: {:?}", self.pending))
+            .unwrap();
         assert!(n > 0, "connection closed mid-response: {:?}", self.pending);
         self.pending.extend_from_slice(&buf[..n]);
     }
