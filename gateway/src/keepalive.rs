@@ -79,9 +79,15 @@ enum Idle {
 
 /// Waits for the first bytes of the next request on `stream`, at most `keepalive`, or until
 /// the server starts shutting down.
-async fn next_request(stream: &mut Stream, shutdown: &ShutdownWatch, keepalive: Duration) -> Idle {
-    let mut shutdown = shutdown.clone();
-    let stopping = async move {
+///
+/// `shutdown` is the connection's own receiver, cloned once per connection rather than per
+/// request.
+async fn next_request(
+    stream: &mut Stream,
+    shutdown: &mut ShutdownWatch,
+    keepalive: Duration,
+) -> Idle {
+    let stopping = async {
         if !*shutdown.borrow_and_update() {
             // A sender dropped without a shutdown means the server is gone: stop as well.
             let _ = shutdown.changed().await;
@@ -135,10 +141,11 @@ where
             return self.app.process_new(stream, shutdown).await;
         }
         let keepalive_secs = self.keepalive.as_secs().max(1);
+        let mut watch = shutdown.clone();
         let mut settings: Option<HttpPersistentSettings> = None;
         let mut first = true;
         loop {
-            let prefix = match next_request(&mut stream, shutdown, self.keepalive).await {
+            let prefix = match next_request(&mut stream, &mut watch, self.keepalive).await {
                 Idle::Request(prefix) => prefix,
                 Idle::Closed | Idle::TimedOut | Idle::ShuttingDown => return None,
             };
@@ -193,6 +200,29 @@ mod tests {
         (Box::new(server), client)
     }
 
+    /// An open connection (the client's end, to write to or drop) and a shutdown watch, already
+    /// set when `shutting_down`; keep the sender to keep the watch open.
+    fn connection(
+        shutting_down: bool,
+    ) -> (
+        Stream,
+        DuplexStream,
+        tokio::sync::watch::Sender<bool>,
+        ShutdownWatch,
+    ) {
+        let (server, client) = duplex();
+        let (tx, watch) = tokio::sync::watch::channel(shutting_down);
+        (server, client, tx, watch)
+    }
+
+    /// The prefix `next_request` hands over; fails the test if the wait ends any other way.
+    async fn prefix_of_next_request(server: &mut Stream, watch: &mut ShutdownWatch) -> BytesMut {
+        match within(next_request(server, watch, LONG)).await {
+            Idle::Request(prefix) => prefix,
+            other => panic!("no request read: {other:?}"),
+        }
+    }
+
     /// `future`'s output, or a failed test if it hangs (a regression here is a wait).
     async fn within<F: Future>(future: F) -> F::Output {
         tokio::time::timeout(Duration::from_secs(10), future)
@@ -202,13 +232,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_bytes_of_a_request_become_the_prefix_in_a_full_header_buffer() {
-        let (mut server, mut client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(false);
+        let (mut server, mut client, _tx, mut watch) = connection(false);
         let request = b"GET /v1/timesheets/entries HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer x\r\n\r\n";
         client.write_all(request).await.unwrap();
-        let Idle::Request(prefix) = within(next_request(&mut server, &watch, LONG)).await else {
-            panic!("no request read");
-        };
+        let prefix = prefix_of_next_request(&mut server, &mut watch).await;
         assert!(request.len() > FIRST_READ);
         assert_eq!(&prefix[..], &request[..]);
         assert!(prefix.capacity() >= HEADER_BUFFER);
@@ -216,12 +243,9 @@ mod tests {
 
     #[tokio::test]
     async fn bytes_that_arrive_later_stay_in_the_stream_for_the_session() {
-        let (mut server, mut client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(false);
+        let (mut server, mut client, _tx, mut watch) = connection(false);
         client.write_all(b"GET / HT").await.unwrap();
-        let Idle::Request(prefix) = within(next_request(&mut server, &watch, LONG)).await else {
-            panic!("no request read");
-        };
+        let prefix = prefix_of_next_request(&mut server, &mut watch).await;
         assert_eq!(&prefix[..], b"GET / HT");
         client.write_all(b"TP/1.1\r\n\r\n").await.unwrap();
         drop(client);
@@ -232,26 +256,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_closing_an_idle_connection_ends_it() {
-        let (mut server, client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(false);
+        let (mut server, client, _tx, mut watch) = connection(false);
         drop(client);
         assert_eq!(
-            within(next_request(&mut server, &watch, LONG)).await,
+            within(next_request(&mut server, &mut watch, LONG)).await,
             Idle::Closed
         );
     }
 
     #[tokio::test]
     async fn shutdown_closes_idle_connections_whether_it_comes_before_or_during_the_wait() {
-        let (mut server, _client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(true);
+        let (mut server, _client, _tx, mut watch) = connection(true);
         assert_eq!(
-            within(next_request(&mut server, &watch, LONG)).await,
+            within(next_request(&mut server, &mut watch, LONG)).await,
             Idle::ShuttingDown
         );
 
-        let (tx, watch) = tokio::sync::watch::channel(false);
-        let waiting = tokio::spawn(async move { next_request(&mut server, &watch, LONG).await });
+        let (tx, mut watch) = tokio::sync::watch::channel(false);
+        let waiting =
+            tokio::spawn(async move { next_request(&mut server, &mut watch, LONG).await });
         tokio::task::yield_now().await;
         tx.send(true).unwrap();
         assert_eq!(within(waiting).await.unwrap(), Idle::ShuttingDown);
@@ -259,23 +282,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_has_arrived_is_still_read_when_shutdown_has_begun() {
-        let (mut server, mut client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(true);
+        let (mut server, mut client, _tx, mut watch) = connection(true);
         client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let Idle::Request(prefix) = within(next_request(&mut server, &watch, LONG)).await else {
-            panic!("the request was dropped");
-        };
+        let prefix = prefix_of_next_request(&mut server, &mut watch).await;
         assert_eq!(&prefix[..], b"GET / HTTP/1.1\r\n\r\n");
     }
 
     #[tokio::test]
     async fn an_idle_connection_times_out_after_the_keepalive() {
-        let (mut server, _client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(false);
+        let (mut server, _client, _tx, mut watch) = connection(false);
         let keepalive = Duration::from_millis(200);
         let started = std::time::Instant::now();
         assert_eq!(
-            within(next_request(&mut server, &watch, keepalive)).await,
+            within(next_request(&mut server, &mut watch, keepalive)).await,
             Idle::TimedOut
         );
         // Pingora's timer works in 10 ms ticks of its own clock, so the deadline is only
@@ -318,6 +337,28 @@ mod tests {
         }
     }
 
+    /// A connection served by `ParkIdle` over [`Echo`]: the app (for its record of paths), the
+    /// serving task (its result is what `process_new` returns) and the client's end.
+    fn serve_echo(
+        keepalive: Duration,
+    ) -> (
+        Arc<ParkIdle<Echo>>,
+        tokio::task::JoinHandle<Option<Stream>>,
+        DuplexStream,
+    ) {
+        let app = Arc::new(ParkIdle::new(Echo::default(), keepalive));
+        let (server, client) = duplex();
+        let serving = {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move {
+                // The sender lives as long as the task: the watch stays open, never set.
+                let (_tx, watch) = tokio::sync::watch::channel(false);
+                app.process_new(server, &watch).await
+            })
+        };
+        (app, serving, client)
+    }
+
     /// Reads one `200 ok` response (headers, then the 2-byte body) off `client`.
     async fn read_ok(client: &mut DuplexStream) {
         let mut got = Vec::new();
@@ -332,13 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_serves_request_after_request_each_started_from_its_first_bytes() {
-        let app = Arc::new(ParkIdle::new(Echo::default(), LONG));
-        let (server, mut client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(false);
-        let serving = {
-            let app = Arc::clone(&app);
-            tokio::spawn(async move { app.process_new(server, &watch).await.is_none() })
-        };
+        let (app, serving, mut client) = serve_echo(LONG);
         client
             .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
@@ -354,7 +389,7 @@ mod tests {
         read_ok(&mut client).await;
         drop(client);
         assert!(
-            within(serving).await.unwrap(),
+            within(serving).await.unwrap().is_none(),
             "the connection was not closed"
         );
         assert_eq!(*app.app.paths.lock().unwrap(), ["/one", "/two"]);
@@ -363,13 +398,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_header_that_stalls_is_cut_off_at_the_keepalive() {
         let keepalive = Duration::from_secs(1);
-        let app = Arc::new(ParkIdle::new(Echo::default(), keepalive));
-        let (server, mut client) = duplex();
-        let (_tx, watch) = tokio::sync::watch::channel(false);
-        let serving = {
-            let app = Arc::clone(&app);
-            tokio::spawn(async move { app.process_new(server, &watch).await })
-        };
+        let (app, serving, mut client) = serve_echo(keepalive);
         client
             .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
             .await

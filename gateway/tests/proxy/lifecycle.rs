@@ -153,11 +153,7 @@ async fn admin_listener_serves_health_readiness_and_metrics() {
 #[tokio::test]
 async fn sighup_keeps_the_old_config_when_broken_and_applies_a_valid_one() {
     // Two workers: the reloaded configuration must reach both.
-    let stack = Stack::start(StackOptions {
-        threads: 2,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(StackOptions::two_workers()).await;
     let client = stack.client();
     let token = stack.token_a("read:timesheets create:timesheets");
     let status = |path: &'static str| {
@@ -236,11 +232,7 @@ fn listening_sockets(port: u16) -> usize {
 
 #[tokio::test]
 async fn each_worker_accepts_on_its_own_socket_and_a_second_gateway_on_the_address_is_refused() {
-    let stack = Stack::start(StackOptions {
-        threads: 2,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = Stack::start(StackOptions::two_workers()).await;
     let port = stack.https.port();
     // The workers bind one after the other: wait for the second.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -300,11 +292,10 @@ async fn wait_for_log(stack: &Stack, needle: &str) {
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
     let mut stack = Stack::start(StackOptions {
-        threads: 2,
         // Longer than the test's own waits, so that what happens inside it is the gateway's doing
         // and not the process ending.
         env: vec![("GATEWAY__SERVER__GRACE_PERIOD_SECS", "6".to_owned())],
-        ..StackOptions::default()
+        ..StackOptions::two_workers()
     })
     .await;
     let res = stack

@@ -163,6 +163,17 @@ pub struct StackOptions {
     pub threads: usize,
 }
 
+impl StackOptions {
+    /// The default stack with two proxy workers, each on its own socket: what a test of
+    /// something every worker must see (a reload, a shutdown, the listening sockets) runs on.
+    pub fn two_workers() -> Self {
+        Self {
+            threads: 2,
+            ..Self::default()
+        }
+    }
+}
+
 impl Stack {
     pub async fn start(options: StackOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
