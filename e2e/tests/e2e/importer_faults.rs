@@ -14,11 +14,19 @@ use crate::inbox;
 
 const SOURCE: &str = "contractor-tracker";
 
-/// A run long enough to interfere with: `rows` entries in uploads of 100.
-fn long_run(stack: &TestStack) -> tokio::process::Command {
+/// Uploads per run in the tests that only need the run to finish.
+const BATCH: &str = "100";
+
+/// Uploads per run in the tests that interrupt it ([`wait_mid_run`]): small, so that under the
+/// test's rate limit the run lasts seconds. With uploads of 100 it could finish between two of
+/// `wait_mid_run`'s looks once the stack got faster, and the test lost its premise.
+const SMALL_BATCH: &str = "25";
+
+/// An importer run (`--json`), uploading `batch` entries at a time.
+fn long_run(stack: &TestStack, batch: &str) -> tokio::process::Command {
     let mut command = stack.importer_command(&["run", "--json"]);
     command
-        .env("IMPORTER__API__BATCH_SIZE", "100")
+        .env("IMPORTER__API__BATCH_SIZE", batch)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
@@ -100,7 +108,7 @@ async fn a_token_expiring_mid_run_is_renewed_and_the_run_completes(db: Db) {
     inbox::write(&stack.inbox, &inbox::many("x", 2000), &[]);
 
     // Act
-    let output = finish(long_run(&stack).spawn().unwrap()).await;
+    let output = finish(long_run(&stack, BATCH).spawn().unwrap()).await;
 
     // Assert
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
@@ -119,7 +127,7 @@ async fn rate_limited_uploads_wait_for_retry_after_and_complete(db: Db) {
     inbox::write(&stack.inbox, &inbox::many("r", 1000), &[]);
 
     // Act
-    let output = finish(long_run(&stack).spawn().unwrap()).await;
+    let output = finish(long_run(&stack, BATCH).spawn().unwrap()).await;
 
     // Assert
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
@@ -138,7 +146,7 @@ async fn restarts_of_the_gateway_and_the_service_mid_run_are_survived(db: Db) {
     let reader = stack.token(Who::Reader).await;
     inbox::write(&stack.inbox, &inbox::many("s", 3000), &[]);
     // Enough attempts that the jitter's luck cannot outrun two restarts.
-    let run = long_run(&stack)
+    let run = long_run(&stack, SMALL_BATCH)
         .env("IMPORTER__API__RETRY__MAX_ATTEMPTS", "12")
         .spawn()
         .unwrap();
@@ -169,12 +177,12 @@ async fn an_importer_killed_mid_run_and_started_again_ends_exact(db: Db) {
     let stack = TestStack::start_with(db, |spec| spec.client_rate_limit = 20).await;
     let reader = stack.token(Who::Reader).await;
     inbox::write(&stack.inbox, &inbox::many("k", 3000), &[]);
-    let mut run = long_run(&stack).spawn().unwrap();
+    let mut run = long_run(&stack, SMALL_BATCH).spawn().unwrap();
 
     // Act
     wait_mid_run(&stack, &reader, 3000).await;
     run.kill().await.unwrap(); // SIGKILL
-    let again = finish(long_run(&stack).spawn().unwrap()).await;
+    let again = finish(long_run(&stack, BATCH).spawn().unwrap()).await;
 
     // Assert
     assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
@@ -194,7 +202,7 @@ async fn a_second_run_while_one_is_in_progress_exits_at_once(db: Db) {
     let stack = TestStack::start_with(db, |spec| spec.client_rate_limit = 10).await;
     let reader = stack.token(Who::Reader).await;
     inbox::write(&stack.inbox, &inbox::many("l", 2000), &[]);
-    let first = long_run(&stack).spawn().unwrap();
+    let first = long_run(&stack, SMALL_BATCH).spawn().unwrap();
     wait_mid_run(&stack, &reader, 2000).await;
 
     // Act
