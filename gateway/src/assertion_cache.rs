@@ -1,11 +1,11 @@
 //! The identity assertions the gateway forwards, signed once per principal and request line.
 //!
-//! An Ed25519 signature was two-thirds of what authentication added to a request (bench/gateway,
-//! docs/benchmarks.md); the verified-token cache had already made everything else a lookup. So
-//! assertions are made reusable (bound to the principal, method, path and query, not to one
-//! request id: see `AssertionSigner::sign_reusable` for why that gives nothing up) and kept
-//! here for half their lifetime, so a reused one always has at least half its lifetime left
-//! when the service checks it.
+//! With the verified-token cache making the rest of authentication a lookup, an Ed25519
+//! signature per request would be most of what authentication adds to a request (bench/gateway,
+//! figures in docs/benchmarks.md). So assertions are made reusable (bound to the principal,
+//! method, path and query, not to one request id: see `AssertionSigner::sign_reusable` for why
+//! that gives nothing up) and kept here for half their lifetime, so a reused one always has at
+//! least half its lifetime left when the service checks it.
 //!
 //! Keys are the SHA-256 of the principal and the request line. Like the verified-token cache, a
 //! 256-bit digest makes the map's own equality the comparison, and it is a quick_cache for the

@@ -3,9 +3,10 @@
 //! Pingora's HTTP/1 loop hands a kept-alive connection straight back to the proxy, whose
 //! per-request future (the whole request state machine: header read, our hooks' context, the
 //! upstream exchange) is allocated before the next request's first byte is read, and stays
-//! allocated for as long as the client keeps the connection idle: with 1,000 idle TLS
-//! connections, bench/gateway measured 67.9 MiB of RSS with Pingora's loop and 54.6 MiB with
-//! this one (about 13 KiB less per connection).
+//! allocated for as long as the client keeps the connection idle. A gateway holds many idle
+//! keep-alive connections, so that memory multiplies: bench/gateway measured a lower RSS with
+//! 1,000 idle TLS connections with this loop than with Pingora's (figures in
+//! docs/benchmarks.md).
 //!
 //! [`ParkIdle`] runs that loop itself and makes each connection wait for its next request in a
 //! future of a few hundred bytes: it reads the first bytes of the request into a small buffer,

@@ -19,10 +19,10 @@ use gateway::config::{ConfigError, GatewayConfig};
 use pingora::server::RunArgs;
 
 /// jemalloc instead of glibc's malloc, for Rust and (unprefixed symbols) C code alike. A proxied
-/// request allocates and frees a few hundred small blocks across two threads; glibc spent ~18 %
-/// of the gateway's CPU in malloc/free (fastbin consolidation, arena locks), and bench/gateway
-/// measured 20-25 % less CPU per request with jemalloc. mimalloc saved as much CPU but held
-/// ~30 KiB more per idle TLS connection. Freed pages go back to the system within a second
+/// request allocates and frees many small blocks across threads, and glibc's malloc pays for
+/// that in fastbin consolidation and arena locks: bench/gateway measured less CPU per request
+/// with jemalloc, and less memory per idle TLS connection than with mimalloc, which saved as
+/// much CPU (figures in docs/benchmarks.md). Freed pages go back to the system within a second
 /// (`dirty_decay_ms`, set where jemalloc is built: .cargo/config.toml), so a burst of
 /// connections does not stay in the RSS; `MALLOC_CONF` overrides it at run time.
 #[global_allocator]

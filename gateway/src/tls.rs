@@ -5,10 +5,10 @@
 //! Certificates are loaded and checked against their keys once, at start; a handshake only
 //! looks a name up in a map. What it does not hold: reloading certificates (a restart does).
 //!
-//! rustls rather than OpenSSL: an idle rustls connection keeps a 4 KiB read buffer and its two
-//! AEAD keys (~6 KiB), where OpenSSL kept its SSL object, two record layers and a handshake
-//! buffer (~18 KiB), and bench/gateway measured about a quarter less CPU per proxied request
-//! (docs/benchmarks.md, "TLS on rustls").
+//! rustls rather than OpenSSL: an idle rustls connection keeps only its read buffer and its two
+//! AEAD keys, where OpenSSL keeps its SSL object, two record layers and a handshake buffer, and
+//! bench/gateway measured less CPU per proxied request with rustls (figures in
+//! docs/benchmarks.md).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -9,9 +9,9 @@
 //! them). Pingora's other layout, one service over several single-thread runtimes, hands work
 //! between threads on every request: a connection is registered with the reactor of the runtime
 //! that accepted it but served on a runtime picked at random, and a pooled upstream connection's
-//! idle watch is spawned on another random runtime. bench/gateway counted ~2 cross-thread
-//! wake-ups (eventfd writes) per request that way, and a single worker spent 20-30 % less CPU
-//! per request than two (see docs/benchmarks.md).
+//! idle watch is spawned on another random runtime. Each hand-off is one thread waking another
+//! (an eventfd write); bench/gateway measured fewer system calls and less CPU per request
+//! without them (figures in docs/benchmarks.md).
 
 use std::net::{SocketAddr, TcpListener};
 

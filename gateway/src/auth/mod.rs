@@ -183,7 +183,8 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
         return Err(AuthError::Malformed("the access token is empty"));
     }
     // A token is ~1 KB of base64url: memchr3 scans it with SIMD where `contains` with a char set
-    // goes character by character (0.5 µs a request in a profile of the bench's load).
+    // goes character by character, which showed in profiles of bench/gateway
+    // (docs/benchmarks.md).
     if memchr::memchr3(b' ', b'\t', b',', token.as_bytes()).is_some() {
         return Err(AuthError::Malformed("more than one access token"));
     }

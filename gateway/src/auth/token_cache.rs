@@ -10,10 +10,11 @@
 //!
 //! quick_cache rather than moka: a read here is a shard's read lock and a probe. moka's reads
 //! also queue an access record and run the cache's housekeeping every so often on the reading
-//! thread, which a profile of bench/gateway put at 1.1-1.4 µs of every request, for each of the
-//! two caches on the request path (this one and the assertion cache). Expiry, which moka would
-//! otherwise do, is a comparison on read: an expired entry is never served and is replaced on
-//! the next verification; until then it only takes a slot, and the bound holds either way.
+//! thread, which showed in profiles of bench/gateway on every request, for each of the two
+//! caches on the request path (this one and the assertion cache; figures in
+//! docs/benchmarks.md). Expiry, which moka would otherwise do, is a comparison on read: an
+//! expired entry is never served and is replaced on the next verification; until then it only
+//! takes a slot, and the bound holds either way.
 //!
 //! What it does not hold: failures. Refused tokens are never cached.
 
