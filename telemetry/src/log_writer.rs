@@ -7,11 +7,10 @@
 //! is (the fields borrow from the caller), the system call and any wait on a slow pipe do not.
 //!
 //! The policy when the worker falls behind by [`BUFFERED_LINES`] lines: the caller waits for
-//! room (tracing-appender's `lossy(false)`), as it waited for the write before. We prefer that
-//! to dropping lines: the access log is what an operator reconstructs an incident from, and a
-//! counted drop would still leave the gap. The bound only matters when stdout is slower than
-//! the request rate for 8,192 lines in a row, which is the case where the old synchronous write
-//! blocked on every line anyway.
+//! room (tracing-appender's `lossy(false)`). We prefer that to dropping lines: the access log is
+//! what an operator reconstructs an incident from, and a counted drop would still leave the
+//! gap. The bound only matters when stdout stays slower than the callers for that many lines in
+//! a row, and then a write on the calling thread would block on every line anyway.
 
 use std::io::{self, BufWriter};
 
@@ -37,8 +36,9 @@ pub enum LogWriter {
 /// [`crate::Guard`]).
 pub(crate) fn non_blocking(writer: LogWriter) -> (NonBlocking, WorkerGuard) {
     // The worker writes every queued line, then flushes: behind a buffer, the lines that piled
-    // up while it slept leave in one write(2) instead of one each (the gateway spent 13 % of its
-    // CPU on per-line writes under load). Nothing waits in the buffer once the queue is empty.
+    // up while it slept leave in one write(2) instead of one each, since a write(2) per line was
+    // a large share of the gateway's CPU under bench/gateway's load (docs/benchmarks.md).
+    // Nothing waits in the buffer once the queue is empty.
     match writer {
         LogWriter::Stdout => non_blocking_to(io::stdout()),
         LogWriter::Stderr => non_blocking_to(io::stderr()),
