@@ -14,9 +14,10 @@ pub struct SignError(#[from] serde_json::Error);
 
 /// Signs assertions with the gateway's private key. Cheap to clone into each worker.
 ///
-/// The gateway signs once per request, so the key is parsed once here and the JWS is put
-/// together directly (header precomputed, claims, Ed25519 signature): a general-purpose JWT
-/// encoder would parse the PKCS#8 key again on every call.
+/// The gateway signs on its request path (every request, when its assertion cache is off), so
+/// the key is parsed once here and the JWS is put together directly (header precomputed,
+/// claims, Ed25519 signature): a general-purpose JWT encoder would parse the PKCS#8 key again on
+/// every call.
 #[derive(Clone)]
 pub struct AssertionSigner {
     key: Arc<Ed25519KeyPair>,
