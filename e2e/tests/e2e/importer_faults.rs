@@ -18,8 +18,8 @@ const SOURCE: &str = "contractor-tracker";
 const BATCH: &str = "100";
 
 /// Uploads per run in the tests that interrupt it ([`wait_mid_run`]): small, so that under the
-/// test's rate limit the run lasts seconds. With uploads of 100 it could finish between two of
-/// `wait_mid_run`'s looks once the stack got faster, and the test lost its premise.
+/// test's rate limit the run lasts seconds. With uploads of 100 a run can finish between two of
+/// `wait_mid_run`'s looks, and the test would lose its premise.
 const SMALL_BATCH: &str = "25";
 
 /// An importer run (`--json`), uploading `batch` entries at a time.
