@@ -29,6 +29,91 @@ pub enum LogFormat {
     Json,
     /// Human-readable, for a terminal.
     Pretty,
+    /// Pretty when the lines go to a terminal, JSON otherwise (a file, a pipe, a container's
+    /// log): what an operator at a shell and a collector each want, from one setting.
+    Auto,
+}
+
+impl LogFormat {
+    /// The names an operator writes, as `--log-format` and `log.format` take them.
+    pub const NAMES: [&'static str; 3] = ["json", "pretty", "auto"];
+
+    /// `json`, `pretty` or `auto`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "json" => Some(LogFormat::Json),
+            "pretty" => Some(LogFormat::Pretty),
+            "auto" => Some(LogFormat::Auto),
+            _ => None,
+        }
+    }
+
+    /// [`LogFormat::Auto`] decided for a destination that is (or is not) a terminal.
+    pub fn resolve(self, to_terminal: bool) -> Self {
+        match self {
+            LogFormat::Auto if to_terminal => LogFormat::Pretty,
+            LogFormat::Auto => LogFormat::Json,
+            other => other,
+        }
+    }
+}
+
+/// `[log]` of every binary: the format of its lines and which are written. `--log-format`
+/// overrides `format`, and `RUST_LOG` overrides `filter`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    #[garde(skip)]
+    pub format: LogFormat,
+    /// An `EnvFilter` directive: `info`, `timesheet_svc=debug,sqlx=warn`.
+    #[garde(custom(valid_filter))]
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Auto,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+fn valid_filter(filter: &String, _: &()) -> garde::Result {
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map(|_| ())
+        .map_err(|err| garde::Error::new(format!("is not a log filter directive ({err})")))
+}
+
+/// `[telemetry]` of every service: span export over OTLP/HTTP. Off unless `otlp_endpoint` is
+/// set here or in `OTEL_EXPORTER_OTLP_ENDPOINT`, which wins, as `OTEL_TRACES_SAMPLER_ARG` does
+/// over `sampling_ratio`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingConfig {
+    /// OTLP/HTTP base URL of a collector (`http://127.0.0.1:4318`).
+    #[garde(custom(valid_endpoint))]
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces recorded, `0.0..=1.0`; a request that arrives with a sampled
+    /// `traceparent` is recorded whatever this says (parent-based sampling).
+    #[garde(range(min = 0.0, max = 1.0))]
+    pub sampling_ratio: f64,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            sampling_ratio: 1.0,
+        }
+    }
+}
+
+fn valid_endpoint(endpoint: &Option<String>, _: &()) -> garde::Result {
+    match endpoint.as_deref().map(str::trim) {
+        None | Some("") => Ok(()),
+        Some(endpoint) => check_endpoint(endpoint).map_err(garde::Error::new),
+    }
 }
 
 /// Logs and traces of one service. Tracing is off unless `otlp_endpoint` is set (here or by
@@ -70,6 +155,22 @@ impl TelemetryConfig {
         Self {
             service_name: service_name.into(),
             ..Self::default()
+        }
+    }
+
+    /// What a service's `[log]` and `[telemetry]` sections say, for `service_name`.
+    pub fn from_sections(service_name: &str, log: &LogConfig, tracing: &TracingConfig) -> Self {
+        Self {
+            service_name: service_name.to_owned(),
+            log_format: log.format,
+            filter: log.filter.clone(),
+            otlp_endpoint: tracing
+                .otlp_endpoint
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned),
+            sampling_ratio: tracing.sampling_ratio,
         }
     }
 

@@ -41,8 +41,8 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 pub use config::{
-    traces_url, LogFormat, TelemetryConfig, ENV_OTLP_ENDPOINT, ENV_RUST_LOG, ENV_SAMPLER_ARG,
-    ENV_SDK_DISABLED, ENV_SERVICE_NAME,
+    traces_url, LogConfig, LogFormat, TelemetryConfig, TracingConfig, ENV_OTLP_ENDPOINT,
+    ENV_RUST_LOG, ENV_SAMPLER_ARG, ENV_SDK_DISABLED, ENV_SERVICE_NAME,
 };
 pub use error::TelemetryError;
 pub use exporter::Guard;
@@ -75,9 +75,10 @@ pub fn init_with_writer(
     config: &TelemetryConfig,
     writer: LogWriter,
 ) -> Result<Guard, TelemetryError> {
-    let config = config
+    let mut config = config
         .clone()
         .with_env_overrides(|name| std::env::var(name).ok())?;
+    config.log_format = config.log_format.resolve(writer.is_terminal());
     // Checked before the writer thread exists, so a refused configuration starts nothing.
     config.validate()?;
     let (lines, worker) = log_writer::non_blocking(writer);
@@ -147,8 +148,10 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = log_filter(config);
-    match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
+    // `Auto` is decided by `init`, which knows the destination; a writer given here is taken
+    // for a collector's.
+    match config.log_format.resolve(false) {
+        LogFormat::Json | LogFormat::Auto => tracing_subscriber::fmt::layer()
             .fmt_fields(JsonFields::new())
             .event_format(log_line::WithTraceIds::json(
                 tracing_subscriber::fmt::format()

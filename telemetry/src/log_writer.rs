@@ -32,6 +32,17 @@ pub enum LogWriter {
     Stderr,
 }
 
+impl LogWriter {
+    /// Whether lines written here reach a terminal (decides [`crate::LogFormat::Auto`]).
+    pub fn is_terminal(self) -> bool {
+        use std::io::IsTerminal as _;
+        match self {
+            LogWriter::Stdout => std::io::stdout().is_terminal(),
+            LogWriter::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+}
+
 /// The writer thread for `writer` and the guard that flushes it when dropped (kept inside
 /// [`crate::Guard`]).
 pub(crate) fn non_blocking(writer: LogWriter) -> (NonBlocking, WorkerGuard) {
