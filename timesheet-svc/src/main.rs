@@ -50,7 +50,7 @@ async fn main() -> ExitCode {
     };
     // Held to the end of `main`: dropping it exports the spans of the last requests, after
     // the server has drained on SIGTERM.
-    let _telemetry = match telemetry::init(&config) {
+    let _telemetry = match telemetry::init(&config.telemetry()) {
         Ok(guard) => guard,
         Err(err) => {
             eprintln!("timesheet-svc: invalid telemetry configuration: {err}");

@@ -1,23 +1,23 @@
-//! Prometheus metrics of the service, served at `GET /metrics`: HTTP rate, errors and duration
-//! per route template, the database pools, and what uploads carry and become.
+//! Prometheus metrics of the service, served at `GET /metrics` (`routes::metrics`): HTTP rate,
+//! errors and duration per route template, the database pools, and what uploads carry and
+//! become.
 //!
 //! Label values are bounded: routes are axum's matched templates (`/v1/timesheets/entries/{id}`)
 //! or `unmatched`, methods are the standard ones or `other`; no ids, tenants or users.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 use timesheet_domain::api::UploadResponse;
 use timesheet_store::PoolStatus;
-
-use crate::state::AppState;
 
 /// Marks a response whose cause was the database, so the request middleware can count it
 /// without the error path knowing about metrics.
@@ -151,7 +151,8 @@ impl Metrics {
         self.pool_max.set(i64::from(pool.max));
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
-        String::from_utf8(buffer).map_err(|err| prometheus::Error::Msg(err.to_string()))
+        // The text format is UTF-8 by construction (names, labels and values are Rust strings).
+        Ok(String::from_utf8_lossy(&buffer).into_owned())
     }
 }
 
@@ -209,7 +210,7 @@ fn status_label(status: u16) -> &'static str {
 /// Counts and times every request by its route template. Runs inside the router's per-route
 /// layers, where axum has already put the [`MatchedPath`] in the request.
 pub async fn track_requests(
-    State(state): State<AppState>,
+    State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -221,35 +222,16 @@ pub async fn track_requests(
         .map(|p| p.as_str().to_owned());
     let response = next.run(request).await;
     let route = route.as_deref().unwrap_or("unmatched");
-    state.metrics.observe_request(
+    metrics.observe_request(
         &method,
         route,
         response.status().as_u16(),
         started.elapsed(),
     );
     if let Some(failure) = response.extensions().get::<DbFailure>() {
-        state.metrics.observe_db_failure(*failure);
+        metrics.observe_db_failure(*failure);
     }
     response
-}
-
-/// `GET /metrics`: Prometheus text format. Internal like the rest of the service; the gateway
-/// does not route it.
-pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.store.pool_status()) {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4"),
-            )],
-            text,
-        )
-            .into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "rendering metrics");
-            crate::error::ApiError::Internal(anyhow::Error::new(err)).into_response()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -23,12 +23,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::{problem_response, PROBLEM_JSON};
-use crate::metrics::{metrics_endpoint, track_requests, Metrics};
+use crate::metrics::{track_requests, Metrics};
 use crate::routes;
 use crate::state::AppState;
-use crate::telemetry;
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+use crate::telemetry::{self, REQUEST_ID_HEADER};
 
 /// Uploads of 1,000 entries with long notes fit well within this; anything larger is a 413.
 const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
@@ -128,10 +126,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::openapi::router())
-        .route("/metrics", axum::routing::get(metrics_endpoint))
+        .merge(routes::metrics::router())
         .merge(routes::api_router(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             track_requests,
         ))
         .with_state(state)

@@ -11,23 +11,24 @@ use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
-use service_telemetry::{Guard, TelemetryError};
+use service_telemetry::{Guard, TelemetryConfig, TelemetryError};
 use tracing::field::Empty;
 use tracing::Span;
 
-use crate::config::Config;
-use crate::startup::REQUEST_ID_HEADER;
-
 /// `service.name` of this service's spans.
 pub const SERVICE_NAME: &str = "timesheet-svc";
+
+/// The header that carries a request's id: set by the gateway (or here, when absent), echoed in
+/// the response, recorded on the request span and bound into the gateway's assertion.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Installs the global subscriber for `config` (with the standard environment overrides).
 /// Keep the guard until the server has drained: dropping it exports the last spans.
 ///
 /// Fails on an unusable telemetry configuration, or when a subscriber is already installed (a
 /// second call; tests may ignore that).
-pub fn init(config: &Config) -> Result<Guard, TelemetryError> {
-    service_telemetry::init(&config.telemetry())
+pub fn init(config: &TelemetryConfig) -> Result<Guard, TelemetryError> {
+    service_telemetry::init(config)
 }
 
 /// The span of one request, made by the trace layer before the handler runs (and after routing,

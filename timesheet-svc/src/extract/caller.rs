@@ -81,7 +81,7 @@ fn verify(
         .and_then(|v| v.to_str().ok())
         .ok_or(AssertionError::Missing)?;
     let request_id = headers
-        .get(crate::startup::REQUEST_ID_HEADER)
+        .get(crate::telemetry::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let binding = RequestBinding {

@@ -2,6 +2,7 @@
 //! gateway-assertion check, and the health and OpenAPI routes stay outside it.
 //!
 //! - `health`: liveness and readiness probes.
+//! - `metrics`: the Prometheus metrics.
 //! - `entries`: the /v1 entry resource (upload, create, list, get, patch, delete).
 //! - `weeks`: the submission and approval workflow, and the approvals queue.
 //! - `compat`: the Auth0 sample's routes over the same ledger.
@@ -12,6 +13,7 @@ pub mod compat;
 mod detached;
 pub mod entries;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod weeks;
 

@@ -147,7 +147,7 @@ pub async fn spawn_app_with(
     // once per process; the guard lives as long as the process, like the subscriber.
     if std::env::var_os("TEST_LOG").is_some() {
         static TELEMETRY: OnceLock<Option<service_telemetry::Guard>> = OnceLock::new();
-        TELEMETRY.get_or_init(|| timesheet_svc::telemetry::init(&config).ok());
+        TELEMETRY.get_or_init(|| timesheet_svc::telemetry::init(&config.telemetry()).ok());
     }
     let application = Application::build(config)
         .await
