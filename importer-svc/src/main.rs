@@ -73,17 +73,17 @@ fn build_destination(config: &Config) -> anyhow::Result<Arc<dyn Destination>> {
         .clone()
         .context("auth.client_id: is required")?;
     let mut client_auth = timesheet_client::AuthConfig::new(token_url, client_id);
-    client_auth.method = auth.method();
+    client_auth.method = Some(auth.method());
     client_auth.client_secret = auth.client_secret.clone();
     client_auth.private_key_file = auth.private_key_file.clone();
     client_auth.kid = auth.kid.clone();
     client_auth.audience = auth.audience.clone();
     client_auth.resource = auth.resource.clone();
     client_auth.scope = auth.scope.clone();
-    client_auth.cache_file = auth.token_cache_file.clone();
+    client_auth.token_cache_file = auth.token_cache_file.clone();
     let mut client_config = timesheet_client::Config::new(base_url, client_auth);
     client_config.ca_cert = api.ca_cert.clone();
-    client_config.timeout_ms = u64::try_from(api.timeout.as_millis()).unwrap_or(u64::MAX);
+    client_config.timeout = api.timeout;
     client_config.retry = api.retry.clone();
     let client = ApiClient::new(&client_config).context("building the API client")?;
     Ok(Arc::new(ApiDestination::new(client)))

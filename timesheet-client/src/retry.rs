@@ -41,9 +41,9 @@ impl From<&RetryConfig> for RetryPolicy {
         Self {
             // Zero attempts would send nothing at all; read it as "no retries".
             max_attempts: config.max_attempts.max(1),
-            base_delay: Duration::from_millis(config.base_delay_ms),
-            max_delay: Duration::from_millis(config.max_delay_ms),
-            retry_after_cap: Duration::from_secs(config.retry_after_cap_secs),
+            base_delay: config.base_delay,
+            max_delay: config.max_delay,
+            retry_after_cap: config.retry_after_cap,
         }
     }
 }

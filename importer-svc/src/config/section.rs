@@ -169,7 +169,7 @@ impl Default for ApiConfig {
             // client's interactive defaults.
             retry: timesheet_client::RetryConfig {
                 max_attempts: 8,
-                base_delay_ms: 500,
+                base_delay: Duration::from_millis(500),
                 ..timesheet_client::RetryConfig::default()
             },
         }

@@ -180,7 +180,7 @@ impl TokenManager {
     /// HTTP client of the token endpoint. Sends nothing yet.
     pub fn new(config: &AuthConfig, retry: RetryPolicy) -> Result<Self, ConfigError> {
         let endpoint = TokenEndpoint::from_config(config)?;
-        let cache_file = config.cache_file.clone().map(|path| {
+        let cache_file = config.token_cache_file.clone().map(|path| {
             let key = CacheKey {
                 token_url: config.token_url.to_string(),
                 client_id: config.client_id.clone(),
@@ -194,7 +194,7 @@ impl TokenManager {
             inner: Arc::new(Inner {
                 endpoint,
                 retry,
-                margin: Duration::from_secs(config.refresh_margin_secs),
+                margin: config.refresh_margin,
                 cache_file,
                 state: Mutex::new(State::default()),
                 requests: AtomicU64::new(0),

@@ -106,17 +106,17 @@ impl TokenEndpoint {
                 ConfigError::invalid("auth.client_secret", "required by this auth method")
             })
         };
-        let auth = match config.method {
+        let auth = match config.method() {
             AuthMethod::ClientSecretPost => ClientAuth::SecretPost(secret()?),
             AuthMethod::ClientSecretBasic => ClientAuth::SecretBasic(secret()?),
             AuthMethod::PrivateKeyJwt => ClientAuth::PrivateKeyJwt(AssertionSigner::load(config)?),
         };
-        if config.timeout_ms == 0 {
-            return Err(ConfigError::invalid("auth.timeout_ms", "must be positive"));
+        if config.timeout.is_zero() {
+            return Err(ConfigError::invalid("auth.timeout", "must be positive"));
         }
         let http = http_client(
-            Duration::from_millis(config.timeout_ms),
-            Duration::from_millis(config.timeout_ms),
+            config.timeout,
+            config.timeout,
             config.ca_cert.as_ref(),
             "auth.ca_cert",
         )?;
@@ -362,7 +362,7 @@ mod tests {
         let mut config = AuthConfig::new(url, "client");
         let err = TokenEndpoint::from_config(&config).unwrap_err();
         assert!(err.to_string().starts_with("auth.client_secret"), "{err}");
-        config.method = AuthMethod::PrivateKeyJwt;
+        config.method = Some(AuthMethod::PrivateKeyJwt);
         let err = TokenEndpoint::from_config(&config).unwrap_err();
         assert!(
             err.to_string().starts_with("auth.private_key_file"),

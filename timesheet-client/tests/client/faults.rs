@@ -235,7 +235,7 @@ async fn a_timeout_is_retried_for_an_idempotent_request() {
     )
     .await;
     let mut config = config(&api.uri(), &idp);
-    config.timeout_ms = 300;
+    config.timeout = Duration::from_millis(300);
     let client = ApiClient::new(&config).unwrap();
 
     client.approvals().await.unwrap();

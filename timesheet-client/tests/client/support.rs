@@ -71,7 +71,7 @@ pub fn auth_config(idp: &MockServer) -> AuthConfig {
     let mut auth = AuthConfig::new(token_url(idp), CLIENT_ID);
     auth.client_secret = Some(CLIENT_SECRET.into());
     auth.audience = Some(AUDIENCE.into());
-    auth.timeout_ms = 2_000;
+    auth.timeout = Duration::from_secs(2);
     auth
 }
 
@@ -79,17 +79,17 @@ pub fn auth_config(idp: &MockServer) -> AuthConfig {
 pub fn fast_retry() -> RetryConfig {
     RetryConfig {
         max_attempts: 4,
-        base_delay_ms: 5,
-        max_delay_ms: 20,
-        retry_after_cap_secs: 5,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        retry_after_cap: Duration::from_secs(5),
     }
 }
 
 pub fn config(api_base: &str, idp: &MockServer) -> Config {
     let mut config = Config::new(api_base.parse().unwrap(), auth_config(idp));
     config.retry = fast_retry();
-    config.timeout_ms = 2_000;
-    config.connect_timeout_ms = 1_000;
+    config.timeout = Duration::from_secs(2);
+    config.connect_timeout = Duration::from_secs(1);
     config
 }
 

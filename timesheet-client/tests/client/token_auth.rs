@@ -49,7 +49,7 @@ async fn client_secret_post_sends_the_documented_form_fields() {
 async fn client_secret_basic_sends_the_credentials_only_in_the_authorization_header() {
     let idp = spawn_idp(DAY).await;
     let mut auth = auth_config(&idp);
-    auth.method = AuthMethod::ClientSecretBasic;
+    auth.method = Some(AuthMethod::ClientSecretBasic);
     auth.client_id = "importer:eu".into();
     auth.client_secret = Some("p@ss word".into());
 
@@ -112,7 +112,7 @@ async fn private_key_jwt_signs_an_rs256_assertion_for_the_token_urls_origin() {
     let key_file = dir.path().join("client.pem");
     std::fs::write(&key_file, &key.private_pem).unwrap();
     let mut auth = auth_config(&idp);
-    auth.method = AuthMethod::PrivateKeyJwt;
+    auth.method = Some(AuthMethod::PrivateKeyJwt);
     auth.client_secret = None;
     auth.private_key_file = Some(key_file);
     auth.kid = Some("client-key-1".into());
@@ -140,7 +140,7 @@ async fn private_key_jwt_signs_es256_with_an_ec_key_and_a_fresh_jti_each_time() 
     let idp = spawn_idp(DAY).await;
     let key = ec_key();
     let mut auth = auth_config(&idp);
-    auth.method = AuthMethod::PrivateKeyJwt;
+    auth.method = Some(AuthMethod::PrivateKeyJwt);
     auth.client_secret = None;
     auth.private_key = Some(key.private_pem.clone().into());
     auth.assertion_audience = Some("https://tenant.auth0.com/".into());

@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use timesheet_client::retry::RetryPolicy;
@@ -19,7 +19,7 @@ fn manager(auth: &AuthConfig) -> TokenManager {
 
 fn with_cache_file(idp: &MockServer, file: &Path) -> AuthConfig {
     let mut auth = auth_config(idp);
-    auth.cache_file = Some(file.to_path_buf());
+    auth.token_cache_file = Some(file.to_path_buf());
     auth
 }
 
@@ -60,7 +60,7 @@ async fn a_fresh_token_is_reused_until_the_refresh_margin() {
 async fn a_smaller_configured_margin_keeps_the_token_longer() {
     let idp = spawn_idp(2).await;
     let mut auth = auth_config(&idp);
-    auth.refresh_margin_secs = 0;
+    auth.refresh_margin = Duration::ZERO;
     let tokens = manager(&auth);
 
     let first = tokens.token().await.unwrap();
@@ -187,7 +187,7 @@ async fn a_valid_hand_written_cache_file_is_used() {
 /// Runs one manager over a cache file that must be ignored, and checks that it asked for a
 /// token and replaced the file with a private one holding the new token.
 async fn assert_ignored_and_replaced(idp: &MockServer, auth: &AuthConfig) {
-    let file = auth.cache_file.clone().unwrap();
+    let file = auth.token_cache_file.clone().unwrap();
     let tokens = manager(auth);
 
     let token = tokens.token().await.unwrap();
