@@ -16,8 +16,8 @@ use serde::Deserialize;
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Auth0 accepts these for client assertions.
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::RS384, Algorithm::PS256];
-const SKEW_SECS: u64 = 10;
-const MAX_LIFETIME_SECS: u64 = 300;
+const SKEW_SECS: i64 = 10;
+const MAX_LIFETIME_SECS: i64 = 300;
 const MAX_JTI_LEN: usize = 64;
 const MAX_ASSERTION_LEN: usize = 8 * 1024;
 
@@ -43,9 +43,9 @@ pub enum AssertionError {
 
 #[derive(Deserialize)]
 struct Claims {
-    exp: u64,
+    exp: i64,
     #[serde(default)]
-    iat: Option<u64>,
+    iat: Option<i64>,
     #[serde(default)]
     jti: Option<String>,
 }
@@ -70,14 +70,14 @@ pub fn verify(
     client_id: &str,
     audiences: &[&str],
     replay: &ReplayCache,
-    now: u64,
+    now: i64,
 ) -> Result<(), AssertionError> {
     if assertion.len() > MAX_ASSERTION_LEN || assertion.split('.').count() != 3 {
         return Err(AssertionError::Malformed);
     }
     let mut validation = Validation::new(Algorithm::RS256);
     validation.algorithms = ALGORITHMS.to_vec();
-    validation.leeway = SKEW_SECS;
+    validation.leeway = SKEW_SECS.unsigned_abs();
     validation.validate_nbf = true;
     validation.set_audience(audiences);
     validation.set_issuer(&[client_id]);
@@ -121,14 +121,14 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
 /// The `jti`s of accepted assertions, per client, until they expire.
 #[derive(Debug, Default)]
 pub struct ReplayCache {
-    seen: Mutex<HashMap<(String, String), u64>>,
+    seen: Mutex<HashMap<(String, String), i64>>,
 }
 
 impl ReplayCache {
     /// Records `jti` of `client_id` until `until`; false if it is already recorded. Expired
     /// entries are dropped on the way, so the cache holds at most the assertions of the last few
     /// minutes.
-    pub fn remember(&self, client_id: &str, jti: &str, until: u64, now: u64) -> bool {
+    pub fn remember(&self, client_id: &str, jti: &str, until: i64, now: i64) -> bool {
         // Inserting is a single step under the lock, so a poisoned lock still holds a valid map.
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.retain(|_, expiry| *expiry >= now);

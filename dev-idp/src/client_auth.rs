@@ -10,11 +10,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use crate::assertion::{self, ReplayCache, JWT_BEARER};
-use crate::config::AuthMethod;
 use crate::error::OAuthError;
 use crate::params::TokenParams;
 use crate::secret::secrets_match;
 use crate::state::{Client, Credential, Registry, Urls};
+use crate::tenant::AuthMethod;
 
 /// RFC 6749 5.2: a client that tried HTTP Basic is told which scheme to use.
 const BASIC_CHALLENGE: &str = "Basic realm=\"dev-idp\"";
@@ -68,7 +68,7 @@ pub fn authenticate<'a>(
     replay: &ReplayCache,
     params: &TokenParams,
     headers: &HeaderMap,
-    now: u64,
+    now: i64,
 ) -> Result<&'a Client, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_secret = params.get("client_secret");

@@ -58,12 +58,13 @@ pub mod startup;
 pub mod state;
 pub mod stats;
 pub mod telemetry;
+pub mod tenant;
 pub mod token;
 
 pub use admin_client::AdminClient;
 pub use config::Config;
 pub use fault::{FaultMode, FaultsRequest, FaultsResponse};
 pub use routes::admin::{KeysResponse, UserTokenRequest};
-pub use startup::{shutdown_signal, Application, StartError};
+pub use startup::{Application, StartError};
 pub use stats::StatsResponse;
 pub use token::{AccessClaims, TokenResponse};

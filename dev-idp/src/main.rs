@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use dev_idp::config::ENV_CONFIG;
-use dev_idp::telemetry::{self, LogFormat};
-use dev_idp::{shutdown_signal, AdminClient, Application, Config, StartError};
+use dev_idp::{telemetry, AdminClient, Application, Config, StartError};
 use secrecy::SecretString;
+use service_config::cli::{refuse, report_check, CheckConfigArgs, LogArgs};
+use service_telemetry::{Guard, LogConfig};
 use url::Url;
 
 /// An Auth0-compatible OAuth 2.0 issuer FOR DEVELOPMENT AND TESTS ONLY.
@@ -21,23 +22,17 @@ use url::Url;
 ///
 /// Configuration: a TOML file (--config or DEVIDP_CONFIG; see
 /// dev-idp/config/dev-idp.example.toml), then DEVIDP__<KEY> environment variables (for example
-/// DEVIDP__ADMIN_TOKEN, DEVIDP__LISTEN=127.0.0.1:0). A configuration error exits with 64 and
-/// names the key. Once bound, the server prints "listening on http://ADDR" on stdout.
+/// DEVIDP__ADMIN_TOKEN, DEVIDP__LISTEN=127.0.0.1:0, DEVIDP__LOG__FILTER=debug). A configuration
+/// error exits with 64 and names every bad key. Once bound, the server prints "listening on
+/// http://ADDR" on stdout; logs go to stderr.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, env = ENV_CONFIG, global = true)]
     config: Option<PathBuf>,
-    /// Log output: json (one object per line) or pretty. RUST_LOG filters.
-    #[arg(
-        long,
-        value_enum,
-        env = "DEVIDP_LOG_FORMAT",
-        default_value = "json",
-        global = true
-    )]
-    log_format: LogFormat,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -46,8 +41,9 @@ struct Cli {
 enum Command {
     /// Serve the issuer (the default).
     Serve,
-    /// Print the effective configuration (secrets redacted) and exit.
-    CheckConfig,
+    /// Check the configuration (FILE, else --config, with the environment's overrides) and
+    /// exit: 0 with a summary, or 64 with one line per bad key. Public key files are read.
+    CheckConfig(CheckConfigArgs),
     /// Ask a running issuer to rotate its signing key: a new key is published next to the old
     /// ones and signs from now on (Auth0's "rotate").
     Rotate(AdminArgs),
@@ -66,44 +62,42 @@ struct AdminArgs {
     admin_token: String,
 }
 
-/// EX_USAGE from sysexits.h: the configuration is wrong, nothing was started.
-const EXIT_CONFIG: u8 = 64;
+/// How configuration issues are prefixed on stderr.
+const PROGRAM: &str = "dev-idp";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            return match load(cli.config) {
-                Ok(config) => serve(config).await,
-                Err(code) => code,
-            }
+            // A bad configuration is refused before logging starts, so its lines stay plain.
+            let config = match Config::load(cli.config.as_deref()) {
+                Ok(config) => config,
+                Err(err) => return refuse(PROGRAM, &err),
+            };
+            let Some(_logs) = start_logs(&cli.log, config.log.clone()) else {
+                return ExitCode::FAILURE;
+            };
+            serve(config).await
         }
-        Command::CheckConfig => match load(cli.config) {
-            Ok(config) => {
-                println!("{config:#?}");
-                Ok(())
-            }
-            Err(code) => return code,
-        },
-        Command::Rotate(args) => admin(args, true).await,
-        Command::Retire(args) => admin(args, false).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("dev-idp: {err:#}");
-            ExitCode::FAILURE
+        Command::CheckConfig(args) => {
+            let file = args.file(cli.config.as_deref());
+            report_check(file, Config::load(file).map(|c| c.summary()))
         }
+        Command::Rotate(args) => admin(&cli.log, args, true).await,
+        Command::Retire(args) => admin(&cli.log, args, false).await,
     }
 }
 
-fn load(file: Option<PathBuf>) -> Result<Config, ExitCode> {
-    Config::load(file.as_deref()).map_err(|err| {
-        eprintln!("dev-idp: invalid configuration: {err}");
-        ExitCode::from(EXIT_CONFIG)
-    })
+/// Logging for the rest of the process; `None` (said on stderr) when it cannot start.
+fn start_logs(args: &LogArgs, log: LogConfig) -> Option<Guard> {
+    match telemetry::init(&args.apply(log)) {
+        Ok(guard) => Some(guard),
+        Err(err) => {
+            eprintln!("{PROGRAM}: cannot start logging: {err}");
+            None
+        }
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {
@@ -111,12 +105,9 @@ async fn serve(config: Config) -> ExitCode {
     let app = match Application::build(config).await {
         Ok(app) => app,
         // A client key file that cannot be read is a configuration error too.
-        Err(StartError::Config(err)) => {
-            eprintln!("dev-idp: invalid configuration: {err}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(StartError::Config(err)) => return refuse(PROGRAM, &err),
         Err(err) => {
-            eprintln!("dev-idp: cannot start: {err}");
+            eprintln!("{PROGRAM}: cannot start: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -130,7 +121,10 @@ async fn serve(config: Config) -> ExitCode {
     {
         tracing::warn!("cannot write to stdout");
     }
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app
+        .run_until_stopped(service_config::shutdown_signal())
+        .await
+    {
         Ok(()) => {
             tracing::info!("dev-idp stopped");
             ExitCode::SUCCESS
@@ -142,7 +136,21 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-async fn admin(args: AdminArgs, rotate: bool) -> anyhow::Result<()> {
+/// `rotate` or `retire` on the issuer at `args.url`; prints its keys as JSON.
+async fn admin(log: &LogArgs, args: AdminArgs, rotate: bool) -> ExitCode {
+    let Some(_logs) = start_logs(log, LogConfig::default()) else {
+        return ExitCode::FAILURE;
+    };
+    match call_admin(args, rotate).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{PROGRAM}: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn call_admin(args: AdminArgs, rotate: bool) -> anyhow::Result<()> {
     let client = AdminClient::new(args.url, SecretString::from(args.admin_token))?;
     let keys = if rotate {
         client.rotate().await?

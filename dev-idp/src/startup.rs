@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::Router;
+use service_config::ConfigError;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::assertion::ReplayCache;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::fault::Faults;
 use crate::keys::{KeyError, KeyManager};
 use crate::routes;
@@ -69,7 +70,7 @@ impl Application {
             registry,
             keys,
             urls: Urls::new(&config.issuer_for(addr)),
-            token_lifetime_secs: config.token_lifetime_secs,
+            token_lifetime_secs: config.token_lifetime.as_secs(),
             admin_token: config.admin_token,
             allow_user_tokens: config.allow_user_tokens,
             stats: Stats::default(),
@@ -140,29 +141,4 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-}
-
-/// Completes on SIGTERM (what Kubernetes, systemd and `make up` send) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, stopping"),
-        () = terminate => tracing::info!("SIGTERM received, stopping"),
-    }
 }

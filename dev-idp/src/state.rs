@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use jsonwebtoken::DecodingKey;
 use secrecy::SecretString;
+use service_config::{ConfigError, Issues};
 
 use crate::assertion::ReplayCache;
-use crate::config::{read_public_key, AuthMethod, Config, ConfigError};
+use crate::config::Config;
 use crate::fault::Faults;
 use crate::keys::KeyManager;
 use crate::stats::Stats;
+use crate::tenant::{read_public_key, AuthMethod};
 
 /// An API, by its identifier (the audience).
 #[derive(Debug, Clone)]
@@ -58,7 +60,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Builds the lookup tables; reads the public keys of `private_key_jwt` clients.
+    /// Builds the lookup tables; reads the public keys of `private_key_jwt` clients (again: the
+    /// file may have changed since the configuration was checked).
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let apis = config
             .api
@@ -72,24 +75,26 @@ impl Registry {
                 (a.identifier.clone(), api)
             })
             .collect();
+        let mut issues = Issues::default();
         let mut clients = HashMap::new();
         for (i, c) in config.client.iter().enumerate() {
-            let credential =
-                match (&c.client_secret, &c.public_key_file) {
-                    (Some(secret), _) => Credential::Secret(secret.clone()),
-                    (None, Some(path)) => Credential::PublicKey(Box::new(
-                        read_public_key(path).map_err(|reason| ConfigError::Invalid {
-                            key: format!("client[{i}].public_key_file"),
-                            reason,
-                        })?,
-                    )),
-                    (None, None) => {
-                        return Err(ConfigError::Invalid {
-                            key: format!("client[{i}]"),
-                            reason: "has neither client_secret nor public_key_file".to_owned(),
-                        })
+            let credential = match (&c.client_secret, &c.public_key_file) {
+                (Some(secret), _) => Credential::Secret(secret.clone()),
+                (None, Some(path)) => match read_public_key(path) {
+                    Ok(key) => Credential::PublicKey(Box::new(key)),
+                    Err(reason) => {
+                        issues.push(format!("client[{i}].public_key_file"), reason);
+                        continue;
                     }
-                };
+                },
+                (None, None) => {
+                    issues.push(
+                        format!("client[{i}]"),
+                        "has neither client_secret nor public_key_file",
+                    );
+                    continue;
+                }
+            };
             let client = Client {
                 name: c.name.clone(),
                 client_id: c.client_id.clone(),
@@ -105,7 +110,7 @@ impl Registry {
             };
             clients.insert(c.client_id.clone(), client);
         }
-        Ok(Self { apis, clients })
+        issues.into_result(Self { apis, clients })
     }
 
     pub fn api(&self, identifier: &str) -> Option<&Api> {

@@ -1,38 +1,19 @@
-//! Logging: JSON lines (the default, like the other services of the stack) or human-readable,
-//! filtered by `RUST_LOG` (default `info`), on stderr: stdout carries only the "listening on"
-//! line that scripts wait for. No log line carries a secret, an assertion or a
-//! token: handlers log client ids, audiences, scopes and key ids only.
+//! Logging, set up as every service of the stack does it (service-telemetry, from `[log]`,
+//! `--log-format` and `RUST_LOG`), but on stderr: stdout carries only the "listening on" line
+//! that scripts wait for. No log line carries a secret, an assertion or a token: handlers log
+//! client ids, audiences, scopes and key ids only. Traces are exported only when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` asks for them: the issuer has no `[telemetry]` section.
 
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use service_telemetry::{
+    Guard, LogConfig, LogWriter, TelemetryConfig, TelemetryError, TracingConfig,
+};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// One JSON object per line, for log collectors.
-    #[default]
-    Json,
-    /// Human-readable, for a terminal.
-    Pretty,
-}
+/// `service.name` of the issuer's spans.
+pub const SERVICE_NAME: &str = "dev-idp";
 
-/// Installs the global subscriber. Later calls do nothing, so tests may call it freely.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let _already_set = match format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .try_init(),
-        LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .try_init(),
-    };
+/// Installs the global subscriber; keep the [`Guard`] until the process ends, so the last lines
+/// are written. Fails when called twice or on an unusable `OTEL_*` variable.
+pub fn init(log: &LogConfig) -> Result<Guard, TelemetryError> {
+    let config = TelemetryConfig::from_sections(SERVICE_NAME, log, &TracingConfig::default());
+    service_telemetry::init_with_writer(&config, LogWriter::Stderr)
 }

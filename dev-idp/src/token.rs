@@ -6,8 +6,6 @@
 //! User tokens (minted on request for tests): the same without `gty`, with the given `sub` and
 //! always a `permissions` array.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -20,8 +18,8 @@ pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    pub iat: u64,
-    pub exp: u64,
+    pub iat: i64,
+    pub exp: i64,
     pub azp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gty: Option<String>,
@@ -66,14 +64,6 @@ pub struct Subject<'a> {
     pub lifetime_secs: u64,
 }
 
-/// Seconds since the Unix epoch (0 if the clock is before it, which only a broken host has).
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 /// 128 random bits, base64url: unique and unguessable.
 fn new_jti() -> Result<String, KeyError> {
     let mut bytes = [0u8; 16];
@@ -81,12 +71,12 @@ fn new_jti() -> Result<String, KeyError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Signs a token for `subject` with `key`, issued by `issuer` at `now`.
+/// Signs a token for `subject` with `key`, issued by `issuer` at `now` (Unix seconds).
 pub fn mint(
     key: &SigningKey,
     issuer: &str,
     subject: &Subject<'_>,
-    now: u64,
+    now: i64,
 ) -> Result<TokenResponse, KeyError> {
     let scope = subject.scopes.join(" ");
     let claims = AccessClaims {
@@ -94,7 +84,7 @@ pub fn mint(
         sub: subject.sub.clone(),
         aud: subject.audience.to_owned(),
         iat: now,
-        exp: now + subject.lifetime_secs,
+        exp: now.saturating_add(i64::try_from(subject.lifetime_secs).unwrap_or(i64::MAX)),
         azp: subject.azp.to_owned(),
         gty: subject.is_machine.then(|| "client-credentials".to_owned()),
         scope: scope.clone(),

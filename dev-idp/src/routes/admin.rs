@@ -198,11 +198,16 @@ async fn create_user_token(
         with_permissions: true,
         lifetime_secs: lifetime,
     };
-    let issued: TokenResponse =
-        token::mint(ring.current(), &state.urls.issuer, &subject, token::now()).map_err(|err| {
-            tracing::error!(error = %err, "signing a user token failed");
-            OAuthError::server_error()
-        })?;
+    let issued: TokenResponse = token::mint(
+        ring.current(),
+        &state.urls.issuer,
+        &subject,
+        timesheet_domain::unix_now(),
+    )
+    .map_err(|err| {
+        tracing::error!(error = %err, "signing a user token failed");
+        OAuthError::server_error()
+    })?;
     state.stats.record_user_token();
     tracing::info!(sub = %request.sub, audience = %api.identifier, scope = %issued.scope, "user token minted");
     Ok(no_store(Json(issued)))

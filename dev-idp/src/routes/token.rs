@@ -57,7 +57,7 @@ fn try_issue(
         Some("client_credentials") => {}
         Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
     }
-    let now = token::now();
+    let now = timesheet_domain::unix_now();
     let client = client_auth::authenticate(
         &state.registry,
         &state.urls,

@@ -130,7 +130,7 @@ async fn the_binary_announces_its_port_serves_tokens_and_stops_on_sigterm_withou
 async fn the_binary_exits_64_naming_the_key_of_a_bad_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("idp.toml");
-    std::fs::write(&config, "issuer = \"http://idp.test\"\n").unwrap();
+    std::fs::write(&config, "issuer = \"http://idp.test/tenant\"\n").unwrap();
 
     let output = dev_idp()
         .arg("--config")
@@ -142,6 +142,50 @@ async fn the_binary_exits_64_naming_the_key_of_a_bad_configuration() {
     assert_eq!(output.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("issuer:"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing was started");
+}
+
+#[tokio::test]
+async fn check_config_names_an_unknown_key_and_two_bad_values_and_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("idp.toml");
+    std::fs::write(
+        &config,
+        "token_lifetime_secs = 600\nlisten = \"nowhere\"\ntoken_lifetime = \"90d\"\n",
+    )
+    .unwrap();
+
+    let output = dev_idp()
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for key in ["token_lifetime_secs:", "listen:", "token_lifetime:"] {
+        assert!(stderr.contains(key), "{key} in {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn check_config_accepts_the_example_configuration() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/dev-idp.example.toml");
+
+    let output = dev_idp()
+        .args(["check-config", example])
+        .output()
+        .await
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(": ok (listen 127.0.0.1:8090"), "{stdout}");
 }
 
 #[tokio::test]

@@ -8,8 +8,9 @@ use aws_lc_rs::signature::KeyPair as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use timesheet_domain::Scope;
 
-use super::{IdpOptions, ADMIN_TOKEN, ALL_SCOPES, AUDIENCE, OTHER_AUDIENCE};
+use super::{IdpOptions, ADMIN_TOKEN, AUDIENCE, OTHER_AUDIENCE};
 
 pub(super) struct ClientKey {
     pub private_pem: String,
@@ -79,7 +80,7 @@ pub fn config_toml(dir: &Path, options: IdpOptions) -> String {
         r#"
         listen = "127.0.0.1:0"
         keys_dir = "{keys_dir}"
-        token_lifetime_secs = 600
+        token_lifetime = "10m"
         allow_user_tokens = {allow_user_tokens}
         {admin}
 
@@ -143,7 +144,7 @@ pub fn config_toml(dir: &Path, options: IdpOptions) -> String {
         keys_dir = keys_dir.display(),
         public_key_file = public_key_file.display(),
         allow_user_tokens = options.allow_user_tokens,
-        all_scopes = json!(ALL_SCOPES),
+        all_scopes = json!(Scope::ALL.map(Scope::as_str)),
     )
 }
 

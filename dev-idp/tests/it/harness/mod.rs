@@ -24,19 +24,13 @@ use tokio::task::JoinHandle;
 
 use fixtures::{client_key, copy_dir, template_keys};
 pub use fixtures::{config_toml, foreign_private_pem, sign_assertion, sign_with};
+/// Unix seconds, as the issuer reads them.
+pub use timesheet_domain::unix_now as now;
 
 pub const AUDIENCE: &str = "https://api.test/timesheets";
 pub const OTHER_AUDIENCE: &str = "https://api.test/other";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-pub const ALL_SCOPES: [&str; 6] = [
-    "read:timesheets",
-    "create:timesheets",
-    "update:timesheets",
-    "delete:timesheets",
-    "approve:timesheets",
-    "batch:upload",
-];
 
 /// What varies between test issuers.
 #[derive(Debug, Clone, Copy)]
@@ -106,10 +100,6 @@ pub fn http_client() -> reqwest::Client {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
-}
-
-pub fn now() -> u64 {
-    dev_idp::token::now()
 }
 
 /// A jti no other assertion of this test binary uses.
