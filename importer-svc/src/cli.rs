@@ -3,33 +3,28 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use service_config::cli::{CheckConfigArgs, LogArgs};
 
 /// Imports contractors' timesheet entries from a source system (CSV/JSON Lines files or
 /// Harvest) into the Timesheets API, sending only what changed since the last run.
 ///
 /// Configuration: a TOML file (--config or IMPORTER_CONFIG; see config/importer.example.toml),
 /// then environment variables IMPORTER__<SECTION>__<KEY> (for example
-/// IMPORTER__AUTH__CLIENT_SECRET). Exit codes: 0 all good, 2 some rows were rejected, 1 the
-/// run failed (or another run is in progress), 64 bad configuration or usage.
+/// IMPORTER__AUTH__CLIENT_SECRET); every bad key is named at once. Exit codes: 0 all good, 2
+/// some rows were rejected, 1 the run failed (or another run is in progress), 64 bad
+/// configuration or usage.
 #[derive(Debug, Parser)]
 #[command(name = "importer-svc", version, about, long_about)]
 pub struct Cli {
     /// TOML configuration file.
     #[arg(long, env = crate::config::ENV_CONFIG, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log format: JSON lines, human-readable, or pretty at a terminal and JSON otherwise.
-    #[arg(long, value_enum, default_value_t = LogFormat::Auto, global = true)]
-    pub log_format: LogFormat,
+    // Log lines go to stderr: `--log-format auto` is pretty when stderr is a terminal.
+    #[command(flatten)]
+    pub log: LogArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Json,
-    Pretty,
-    Auto,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +56,9 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         limit: u32,
     },
+    /// Check a configuration file (or --config, and the environment) and exit: 0 with a
+    /// summary, or 64 naming every bad key.
+    CheckConfig(CheckConfigArgs),
 }
 
 #[cfg(test)]
@@ -83,12 +81,19 @@ mod tests {
                 json: false
             }
         ));
-        assert_eq!(cli.log_format, LogFormat::Auto);
+        assert_eq!(cli.log.log_format, None);
         let cli =
             Cli::try_parse_from(["importer-svc", "daemon", "--schedule", "* * * * *"]).unwrap();
         match cli.command {
             Command::Daemon { metrics_listen, .. } => {
                 assert_eq!(metrics_listen.to_string(), "127.0.0.1:9466");
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["importer-svc", "check-config", "x.toml"]).unwrap();
+        match cli.command {
+            Command::CheckConfig(args) => {
+                assert_eq!(args.file(None), Some(std::path::Path::new("x.toml")));
             }
             other => panic!("{other:?}"),
         }

@@ -9,15 +9,16 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use crate::cli::Command;
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 use crate::daemon::{parse_schedule, run_daemon};
 use crate::metrics::Metrics;
 use crate::report::RunOutcome;
 use crate::run::{run_once, Deps, Mode};
 use crate::shutdown::on_termination;
 use crate::source::files::FilesSource;
-use crate::source::harvest::{HarvestConfig, HarvestSource};
+use crate::source::harvest::HarvestSource;
 use crate::source::Source;
+use crate::source::SourceKind;
 use crate::state::StateStore;
 use crate::status::StatusView;
 use crate::sync::destination::Destination;
@@ -89,6 +90,8 @@ pub async fn execute(
             Ok(()) => Outcome::Success,
             Err(err) => failed(&err),
         },
+        // Answered by `main` before the configuration is loaded and logging set up.
+        Command::CheckConfig(_) => Outcome::Usage,
     }
 }
 
@@ -194,25 +197,11 @@ pub fn build_source(config: &Config) -> anyhow::Result<Arc<dyn Source>> {
             Ok(Arc::new(FilesSource::new(dir, name)))
         }
         SourceKind::Harvest => {
-            let settings = &config.source.harvest;
-            let (Some(account_id), Some(token)) = (&settings.account_id, &settings.access_token)
-            else {
-                anyhow::bail!("source.harvest.account_id and access_token are required");
-            };
-            let user_agent = settings
-                .user_agent
+            let harvest = config
+                .source
+                .harvest
                 .clone()
-                .unwrap_or_else(|| format!("ExampleCo importer-svc/{}", env!("CARGO_PKG_VERSION")));
-            let mut harvest = HarvestConfig::new(account_id.clone(), token.clone(), user_agent);
-            harvest.base_url = settings.base_url.clone();
-            harvest.overlap = settings.overlap;
-            harvest.reconcile_days = settings.reconcile_days;
-            if let Some(per_page) = settings.per_page {
-                harvest.per_page = per_page;
-            }
-            if let Some(kind) = settings.worker_kind {
-                harvest.worker_kind = kind;
-            }
+                .context("source.harvest is required")?;
             let http = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(HARVEST_TIMEOUT)

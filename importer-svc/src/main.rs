@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use importer_svc::cli::Cli;
+use importer_svc::cli::{Cli, Command};
 use importer_svc::command::{execute, Outcome};
 use importer_svc::config::Config;
 use importer_svc::sync::api_destination::ApiDestination;
 use importer_svc::sync::destination::Destination;
-use timesheet_client::ApiClient;
+use service_config::cli::{refuse, report_check};
+use service_config::EXIT_CONFIG;
+
+const PROGRAM: &str = "importer-svc";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,17 +31,19 @@ async fn main() -> ExitCode {
             return exit_code(Outcome::Usage);
         }
     };
+    if let Command::CheckConfig(args) = &cli.command {
+        let file = args.file(cli.config.as_deref());
+        return report_check(file, Config::load(file).map(|c| c.summary()));
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
-        Err(err) => {
-            eprintln!("importer-svc: invalid configuration: {err}");
-            return exit_code(Outcome::Usage);
-        }
+        Err(err) => return refuse(PROGRAM, &err),
     };
-    let telemetry = match importer_svc::telemetry::init(&config, cli.log_format) {
+    let log = cli.log.apply(config.log.clone());
+    let telemetry = match importer_svc::telemetry::init(&log, &config.telemetry) {
         Ok(guard) => guard,
         Err(err) => {
-            eprintln!("importer-svc: telemetry: {err}");
+            eprintln!("{PROGRAM}: telemetry: {err}");
             return exit_code(Outcome::Usage);
         }
     };
@@ -56,35 +61,12 @@ fn exit_code(outcome: Outcome) -> ExitCode {
         Outcome::Success => 0,
         Outcome::Failed => 1,
         Outcome::Rejected => 2,
-        Outcome::Usage => 64,
+        Outcome::Usage => EXIT_CONFIG,
     })
 }
 
 /// The API side of a live run: the shared typed client, configured from `[api]` and `[auth]`.
 fn build_destination(config: &Config) -> anyhow::Result<Arc<dyn Destination>> {
-    let (api, auth) = (&config.api, &config.auth);
-    let base_url = api.base_url.clone().context("api.base_url: is required")?;
-    let token_url = auth
-        .token_url
-        .clone()
-        .context("auth.token_url: is required")?;
-    let client_id = auth
-        .client_id
-        .clone()
-        .context("auth.client_id: is required")?;
-    let mut client_auth = timesheet_client::AuthConfig::new(token_url, client_id);
-    client_auth.method = Some(auth.method());
-    client_auth.client_secret = auth.client_secret.clone();
-    client_auth.private_key_file = auth.private_key_file.clone();
-    client_auth.kid = auth.kid.clone();
-    client_auth.audience = auth.audience.clone();
-    client_auth.resource = auth.resource.clone();
-    client_auth.scope = auth.scope.clone();
-    client_auth.token_cache_file = auth.token_cache_file.clone();
-    let mut client_config = timesheet_client::Config::new(base_url, client_auth);
-    client_config.ca_cert = api.ca_cert.clone();
-    client_config.timeout = api.timeout;
-    client_config.retry = api.retry.clone();
-    let client = ApiClient::new(&client_config).context("building the API client")?;
-    Ok(Arc::new(ApiDestination::new(client)))
+    let auth = config.auth.as_ref().context("auth: is required")?;
+    Ok(Arc::new(ApiDestination::from_config(&config.api, auth)?))
 }

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+use service_config::rule::within_opt;
 use time::OffsetDateTime;
 use tracing::{Instrument as _, Span};
 
@@ -27,6 +29,32 @@ pub enum Mode {
     DryRun,
     Live(Arc<dyn Destination>),
 }
+
+/// `[run]`.
+#[derive(Debug, Clone, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Wait this long for another run's lock instead of giving up at once.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within_opt(Duration::ZERO, MAX_LOCK_TIMEOUT)))]
+    pub lock_timeout: Option<Duration>,
+    /// Refuse a run that would delete more than this fraction of the imported entries; 1.0
+    /// turns the check off.
+    #[garde(range(min = 0.0, max = 1.0))]
+    pub max_delete_fraction: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            lock_timeout: None,
+            max_delete_fraction: 0.5,
+        }
+    }
+}
+
+/// A run that waits longer than a day for another is stuck behind it.
+const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// Tunables of a run (from the configuration).
 #[derive(Debug, Clone)]

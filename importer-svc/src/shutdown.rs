@@ -48,34 +48,11 @@ impl StopSignal {
 pub fn on_termination() -> StopSignal {
     let (handle, signal) = stop_pair();
     tokio::spawn(async move {
-        wait_for_termination().await;
+        service_config::shutdown_signal().await;
         tracing::info!("shutdown requested: stopping after the work in flight");
         handle.stop();
     });
     signal
-}
-
-async fn wait_for_termination() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops");
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }
 
 #[cfg(test)]

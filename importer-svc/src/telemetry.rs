@@ -8,14 +8,12 @@
 //! each batch the client's `oauth.token` and `http.request` spans, whose `traceparent` the
 //! gateway continues. Attributes are counts and bounded names, never external ids or paths.
 
-use std::io::IsTerminal as _;
-
-use service_telemetry::{Guard, LogFormat, LogWriter, TelemetryError};
+use service_telemetry::{
+    Guard, LogConfig, LogWriter, TelemetryConfig, TelemetryError, TracingConfig,
+};
 use tracing::field::Empty;
 use tracing::Span;
 
-use crate::cli;
-use crate::config::Config;
 use crate::report::{RunOutcome, RunReport};
 
 /// `service.name` of the importer's spans.
@@ -25,16 +23,13 @@ pub const SERVICE_NAME: &str = "importer-svc";
 /// the command has finished and drop it before the process exits: that exports the run's
 /// spans and writes the last log lines, whatever the exit code.
 ///
+/// `log.format = "auto"` is decided for stderr: pretty at a terminal, JSON otherwise.
+///
 /// Fails on an unusable endpoint or sampling ratio (from the environment), or when a
 /// subscriber is already installed.
-pub fn init(config: &Config, format: cli::LogFormat) -> Result<Guard, TelemetryError> {
-    let format = match format {
-        cli::LogFormat::Json => LogFormat::Json,
-        cli::LogFormat::Pretty => LogFormat::Pretty,
-        cli::LogFormat::Auto if std::io::stderr().is_terminal() => LogFormat::Pretty,
-        cli::LogFormat::Auto => LogFormat::Json,
-    };
-    service_telemetry::init_with_writer(&config.telemetry(format), LogWriter::Stderr)
+pub fn init(log: &LogConfig, tracing: &TracingConfig) -> Result<Guard, TelemetryError> {
+    let config = TelemetryConfig::from_sections(SERVICE_NAME, log, tracing);
+    service_telemetry::init_with_writer(&config, LogWriter::Stderr)
 }
 
 /// The root span of one run.

@@ -4,12 +4,56 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use time::OffsetDateTime;
 use timesheet_domain::api::EntryInput;
 use timesheet_domain::{ExternalId, SourceName, WorkDate};
 
 pub mod files;
 pub mod harvest;
+
+use files::FilesConfig;
+use harvest::HarvestConfig;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// CSV and JSON Lines files in a directory.
+    #[default]
+    Files,
+    /// Harvest API v2 time entries.
+    Harvest,
+}
+
+/// `[source]`: which source a run reads, and the settings of each kind.
+#[derive(Debug, Clone, Default, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceConfig {
+    #[garde(skip)]
+    pub kind: SourceKind,
+    /// The `source` the API keys entries by; see [`SourceConfig::source_name`].
+    #[garde(skip)]
+    pub source_name: Option<SourceName>,
+    #[garde(dive)]
+    pub files: FilesConfig,
+    /// Required when `kind` is `harvest`; its account and token have no default.
+    #[garde(dive)]
+    pub harvest: Option<HarvestConfig>,
+}
+
+impl SourceConfig {
+    /// The configured name, or the kind's default: `contractor-tracker` for files, `harvest`.
+    pub fn source_name(&self) -> SourceName {
+        if let Some(name) = &self.source_name {
+            return name.clone();
+        }
+        let default = match self.kind {
+            SourceKind::Files => "contractor-tracker",
+            SourceKind::Harvest => "harvest",
+        };
+        SourceName::parse(default).unwrap_or_else(|_| SourceName::api())
+    }
+}
 
 /// One entry read from a source and validated: `entry.external_id` is always `Some`, and
 /// `NewEntry::try_from(entry.clone())` succeeds.

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use timesheet_domain::{ExternalId, SourceName, WorkDate};
 use uuid::Uuid;
@@ -22,6 +23,42 @@ use uuid::Uuid;
 pub use lock::{LockError, LockHolder, RunLock};
 pub use postgres::PgState;
 pub use sqlite::SqliteState;
+
+/// `[state]`.
+#[derive(Debug, Clone, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateConfig {
+    /// `sqlite://path` (default `sqlite://.importer/state.db`) or `postgres://…` when several
+    /// hosts may run the job. A secret: a PostgreSQL URL may carry a password.
+    #[garde(custom(lasting_url))]
+    pub url: SecretString,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("sqlite://.importer/state.db"),
+        }
+    }
+}
+
+/// A URL [`open`] takes, of a database that outlives the process. The value is never echoed:
+/// it may carry a password.
+fn lasting_url(url: &SecretString, _: &()) -> garde::Result {
+    let url = url.expose_secret();
+    if url.starts_with("sqlite:") {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(garde::Error::new(
+                "an in-memory database cannot keep state between runs",
+            ));
+        }
+    } else if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+        return Err(garde::Error::new(
+            "must start with sqlite:// or postgres://",
+        ));
+    }
+    Ok(())
+}
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]

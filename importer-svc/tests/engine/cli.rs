@@ -30,6 +30,7 @@ fn help_describes_the_commands_and_exits_0() {
         "run",
         "daemon",
         "status",
+        "check-config",
         "--config",
         "IMPORTER__",
         "--log-format",
@@ -58,8 +59,69 @@ fn a_bad_configuration_file_exits_64_naming_the_key() {
     assert_eq!(out.status.code(), Some(64));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("api.batch_size: must be between 1 and 1000"),
+        stderr.contains("importer-svc: api.batch_size: lower than 1"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_names_an_unknown_key_and_two_bad_values_and_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("importer.toml");
+    std::fs::write(
+        &file,
+        "[api]\nbatch_size = 0\nbatchsize = 10\n[run]\nmax_delete_fraction = 2.0\n",
+    )
+    .unwrap();
+
+    let out = importer(dir.path(), &["check-config", file.to_str().unwrap()], &[]);
+
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = text(&out.stderr);
+    for key in ["api.batch_size", "api.batchsize", "run.max_delete_fraction"] {
+        assert!(
+            stderr.contains(&format!("{key}: ")),
+            "{key} missing from:\n{stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join(".importer").exists(),
+        "the state was opened"
+    );
+}
+
+#[test]
+fn check_config_accepts_the_example_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/importer.example.toml");
+
+    let out = importer(dir.path(), &["check-config", example], &[]);
+
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!("{example}: ok (")),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_config_reads_the_file_given_by_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("importer.toml");
+    std::fs::write(&file, "[state]\nurl = \"mysql://x\"\n").unwrap();
+
+    let out = importer(
+        dir.path(),
+        &["check-config"],
+        &[("IMPORTER_CONFIG", file.to_str().unwrap())],
+    );
+
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        text(&out.stderr).contains("state.url: "),
+        "{}",
+        text(&out.stderr)
     );
 }
 

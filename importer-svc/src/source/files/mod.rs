@@ -24,11 +24,22 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use time::OffsetDateTime;
 use timesheet_domain::SourceName;
 
 use self::collect::Collector;
 use super::{Coverage, Source, SourceError, SourceRead};
+
+/// `[source.files]`.
+#[derive(Debug, Clone, Default, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// The directory whose `*.csv` and `*.jsonl` files are read; required when the source
+    /// kind is `files`.
+    #[garde(skip)]
+    pub dir: Option<PathBuf>,
+}
 
 /// Reads every `*.csv` and `*.jsonl` file of one directory.
 #[derive(Debug, Clone)]

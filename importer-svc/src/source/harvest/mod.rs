@@ -29,6 +29,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::Deserialize;
+use service_config::rule;
 use time::OffsetDateTime;
 use timesheet_domain::{ExternalId, SourceName, WorkDate, WorkerKind};
 use url::Url;
@@ -40,48 +41,74 @@ use super::{Coverage, Source, SourceError, SourceRead};
 /// Harvest's documented maximum (and default) page size for time entries.
 pub const MAX_PER_PAGE: u32 = 2000;
 
-/// How the importer reaches one Harvest account. `Debug` never shows the token.
-#[derive(Debug, Clone, Deserialize)]
+/// `[source.harvest]`: how the importer reaches one Harvest account. `Debug` never shows the
+/// token.
+#[derive(Debug, Clone, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
 pub struct HarvestConfig {
     /// `https://api.harvestapp.com` unless testing against a stand-in.
     #[serde(default = "default_base_url")]
+    #[garde(custom(rule::http_url))]
     pub base_url: Url,
-    /// Sent as `Harvest-Account-Id`.
+    /// Sent as `Harvest-Account-Id`. Digits, but an id, not a number:
+    /// `IMPORTER__SOURCE__HARVEST__ACCOUNT_ID=123456` reaches us as an integer and is taken as
+    /// its text.
+    #[serde(deserialize_with = "text_or_integer")]
+    #[garde(length(min = 1))]
     pub account_id: String,
     /// A personal access token or an OAuth2 access token, sent as `Authorization: Bearer`.
+    #[garde(skip)]
     pub access_token: SecretString,
     /// Harvest requires the application's name and a contact: `ExampleCo importer (ops@…)`.
+    #[serde(default = "default_user_agent")]
+    #[garde(length(min = 1))]
     pub user_agent: String,
-    /// Page size, 1 to 2000 (values outside are brought into that range).
+    /// Page size, 1 to 2000.
     #[serde(default = "default_per_page")]
+    #[garde(range(min = 1, max = MAX_PER_PAGE))]
     pub per_page: u32,
     /// How far below the checkpoint each read starts, so that entries committed late or
     /// with a lagging clock are not missed.
     #[serde(default = "default_overlap", with = "humantime_serde")]
+    #[garde(custom(rule::within(Duration::ZERO, MAX_OVERLAP)))]
     pub overlap: Duration,
     /// How many days back (plus today) the reconcile listing covers; 0 turns deletion
     /// detection off.
     #[serde(default = "default_reconcile_days")]
+    #[garde(range(max = MAX_RECONCILE_DAYS))]
     pub reconcile_days: u32,
     /// The kind given to Harvest users, who all become workers of this kind.
     #[serde(default = "default_worker_kind")]
+    #[garde(skip)]
     pub worker_kind: WorkerKind,
     /// Attempts per request, the first included, before a 429, 5xx or connection failure ends
     /// the read.
     #[serde(default = "default_max_attempts")]
+    #[garde(range(min = 1, max = 100))]
     pub max_attempts: u32,
     /// The longest wait before the first retry of a 5xx or connection failure (the wait is
     /// random below it); it doubles with each retry, up to a minute.
     #[serde(default = "default_initial_backoff", with = "humantime_serde")]
+    #[garde(custom(rule::within(Duration::from_millis(1), Duration::from_secs(60))))]
     pub initial_backoff: Duration,
 }
 
 /// Harvest's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.harvestapp.com";
 
+/// A wider overlap re-reads more than it could ever catch.
+const MAX_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Harvest's own reports look back a year at most; a wider window only slows every read.
+const MAX_RECONCILE_DAYS: u32 = 366;
+
 #[allow(clippy::expect_used)] // A constant, not input; `default_base_url_parses` checks it.
 fn default_base_url() -> Url {
     Url::parse(DEFAULT_BASE_URL).expect("DEFAULT_BASE_URL is a valid URL")
+}
+
+fn default_user_agent() -> String {
+    format!("ExampleCo importer-svc/{}", env!("CARGO_PKG_VERSION"))
 }
 
 fn default_per_page() -> u32 {
@@ -106,6 +133,23 @@ fn default_max_attempts() -> u32 {
 
 fn default_initial_backoff() -> Duration {
     Duration::from_secs(1)
+}
+
+/// A text that the environment may have turned into an integer.
+fn text_or_integer<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Integer(u64),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::Text(text) => text,
+        Raw::Integer(n) => n.to_string(),
+    })
 }
 
 impl HarvestConfig {
@@ -279,6 +323,18 @@ mod tests {
     #[test]
     fn default_base_url_parses() {
         assert_eq!(default_base_url().as_str(), "https://api.harvestapp.com/");
+    }
+
+    #[test]
+    fn an_account_id_given_as_digits_is_kept_as_text() {
+        // IMPORTER__SOURCE__HARVEST__ACCOUNT_ID=123456 reaches the configuration as an integer.
+        let config: HarvestConfig =
+            serde_json::from_str(r#"{"account_id": 123456, "access_token": "t"}"#).unwrap();
+        assert_eq!(config.account_id, "123456");
+        let config: HarvestConfig =
+            serde_json::from_str(r#"{"account_id": "007", "access_token": "t"}"#).unwrap();
+        assert_eq!(config.account_id, "007");
+        assert!(config.user_agent.starts_with("ExampleCo importer-svc/"));
     }
 
     #[test]
