@@ -110,7 +110,8 @@ impl Metrics {
         if report.dry_run {
             return;
         }
-        let now = unix_now();
+        #[allow(clippy::cast_precision_loss)] // seconds since 1970 fit easily
+        let now = timesheet_domain::unix_now() as f64;
         match report.outcome {
             RunOutcome::Success | RunOutcome::Partial => {
                 self.runs
@@ -123,11 +124,11 @@ impl Metrics {
         }
         self.last_run.set(now);
         for (outcome, count) in [
-            ("created", report.created),
-            ("updated", report.updated),
-            ("unchanged", report.unchanged),
-            ("deleted", report.deleted),
-            ("rejected", report.rejected),
+            ("created", report.counts.created),
+            ("updated", report.counts.updated),
+            ("unchanged", report.counts.unchanged),
+            ("deleted", report.counts.deleted),
+            ("rejected", report.counts.rejected),
         ] {
             self.entries
                 .with_label_values(&[outcome])
@@ -152,7 +153,8 @@ impl Metrics {
         let watermark = self.watermark.load(Ordering::Relaxed);
         if watermark != NO_WATERMARK {
             #[allow(clippy::cast_precision_loss)] // seconds since 1970 fit easily
-            self.source_lag.set(unix_now() - watermark as f64);
+            self.source_lag
+                .set((timesheet_domain::unix_now() - watermark) as f64);
         }
         let mut out = Vec::new();
         // Encoding into a Vec fails only on invalid metric names, which are constants here.
@@ -161,13 +163,6 @@ impl Metrics {
         }
         out
     }
-}
-
-fn unix_now() -> f64 {
-    let now = OffsetDateTime::now_utc();
-    #[allow(clippy::cast_precision_loss)]
-    let nanos = now.unix_timestamp_nanos() as f64;
-    nanos / 1e9
 }
 
 /// `/metrics` and `/healthz`.
@@ -197,8 +192,8 @@ mod tests {
     fn a_run_shows_in_the_exposition_under_the_agreed_names() {
         let metrics = Metrics::new().unwrap();
         let mut report = RunReport::new("s", false, OffsetDateTime::now_utc());
-        report.created = 3;
-        report.deleted = 1;
+        report.counts.created = 3;
+        report.counts.deleted = 1;
         report.tokens_requested = 1;
         report.retries = 2;
         report.complete(std::time::Duration::from_millis(50));

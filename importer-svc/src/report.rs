@@ -67,16 +67,10 @@ pub struct Planned {
     pub to_delete: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub run_id: Uuid,
-    pub source: String,
-    pub dry_run: bool,
-    pub outcome: RunOutcome,
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    /// Wall time of the run, in seconds.
-    pub duration_secs: f64,
+/// What a run, or one step of it, counted. Each step returns its own counts and the run adds
+/// them up ([`Counts::add`]) into its report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
     /// Rows the source returned: records plus rows it rejected.
     pub read: usize,
     /// The API's answers to what this run sent.
@@ -93,6 +87,46 @@ pub struct RunReport {
     pub still_rejected: usize,
     /// The first [`MAX_LISTED_REJECTIONS`] rejections.
     pub rejections: Vec<RejectionReport>,
+}
+
+impl Counts {
+    /// Counts a rejection, listing it while there is room.
+    pub fn reject(&mut self, rejection: RejectionReport) {
+        self.rejected += 1;
+        if self.rejections.len() < MAX_LISTED_REJECTIONS {
+            self.rejections.push(rejection);
+        }
+    }
+
+    /// Adds `other`'s counts to these; its rejections are listed after these while there is
+    /// room.
+    pub fn add(&mut self, other: Counts) {
+        self.read += other.read;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.skipped += other.skipped;
+        self.deleted += other.deleted;
+        self.still_rejected += other.still_rejected;
+        self.rejected += other.rejected;
+        let room = MAX_LISTED_REJECTIONS.saturating_sub(self.rejections.len());
+        self.rejections
+            .extend(other.rejections.into_iter().take(room));
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: Uuid,
+    pub source: String,
+    pub dry_run: bool,
+    pub outcome: RunOutcome,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// Wall time of the run, in seconds.
+    pub duration_secs: f64,
+    #[serde(flatten)]
+    pub counts: Counts,
     pub retries: u64,
     pub tokens_requested: u64,
     /// Dry runs only: what a real run would send and delete.
@@ -114,15 +148,7 @@ impl RunReport {
             outcome: RunOutcome::Success,
             started_at,
             duration_secs: 0.0,
-            read: 0,
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            skipped: 0,
-            deleted: 0,
-            rejected: 0,
-            still_rejected: 0,
-            rejections: Vec::new(),
+            counts: Counts::default(),
             retries: 0,
             tokens_requested: 0,
             planned: None,
@@ -131,18 +157,10 @@ impl RunReport {
         }
     }
 
-    /// Counts a rejection, listing it while there is room.
-    pub fn reject(&mut self, rejection: RejectionReport) {
-        self.rejected += 1;
-        if self.rejections.len() < MAX_LISTED_REJECTIONS {
-            self.rejections.push(rejection);
-        }
-    }
-
     /// Sets the outcome from what was counted, for a run that completed.
     pub fn complete(&mut self, elapsed: Duration) {
         self.duration_secs = elapsed.as_secs_f64();
-        self.outcome = if self.rejected > 0 {
+        self.outcome = if self.counts.rejected > 0 {
             RunOutcome::Partial
         } else {
             RunOutcome::Success
@@ -164,6 +182,7 @@ impl RunReport {
     /// The summary line: one event, every count a field.
     pub fn log(&self) {
         let rejected_listed = self
+            .counts
             .rejections
             .iter()
             .take(5)
@@ -182,14 +201,14 @@ impl RunReport {
                     source = %$r.source,
                     dry_run = $r.dry_run,
                     outcome = $r.outcome.as_str(),
-                    read = $r.read,
-                    created = $r.created,
-                    updated = $r.updated,
-                    unchanged = $r.unchanged,
-                    skipped = $r.skipped,
-                    deleted = $r.deleted,
-                    rejected = $r.rejected,
-                    still_rejected = $r.still_rejected,
+                    read = $r.counts.read,
+                    created = $r.counts.created,
+                    updated = $r.counts.updated,
+                    unchanged = $r.counts.unchanged,
+                    skipped = $r.counts.skipped,
+                    deleted = $r.counts.deleted,
+                    rejected = $r.counts.rejected,
+                    still_rejected = $r.counts.still_rejected,
                     retries = $r.retries,
                     tokens_requested = $r.tokens_requested,
                     duration_secs = $r.duration_secs,
@@ -217,19 +236,29 @@ mod tests {
 
     #[test]
     fn rejections_are_counted_exactly_and_listed_up_to_the_cap() {
-        let mut report = RunReport::new("s", false, OffsetDateTime::now_utc());
-        for i in 0..MAX_LISTED_REJECTIONS + 5 {
-            report.reject(RejectionReport {
-                location: format!("a.csv:{i}"),
-                external_id: None,
-                field: None,
-                message: "bad".into(),
-            });
+        let rejection = |i: usize| RejectionReport {
+            location: format!("a.csv:{i}"),
+            external_id: None,
+            field: None,
+            message: "bad".into(),
+        };
+        let mut first = Counts::default();
+        let mut second = Counts::default();
+        for i in 0..MAX_LISTED_REJECTIONS - 1 {
+            first.reject(rejection(i));
         }
+        for i in 0..6 {
+            second.reject(rejection(i));
+        }
+        let mut report = RunReport::new("s", false, OffsetDateTime::now_utc());
+        report.counts.add(first);
+        report.counts.add(second);
         report.complete(Duration::from_millis(5));
-        assert_eq!(report.rejected, MAX_LISTED_REJECTIONS + 5);
-        assert_eq!(report.rejections.len(), MAX_LISTED_REJECTIONS);
+        assert_eq!(report.counts.rejected, MAX_LISTED_REJECTIONS + 5);
+        assert_eq!(report.counts.rejections.len(), MAX_LISTED_REJECTIONS);
         assert_eq!(report.outcome, RunOutcome::Partial);
-        assert_eq!(report.to_json()["outcome"], "partial");
+        let json = report.to_json();
+        assert_eq!(json["outcome"], "partial");
+        assert_eq!(json["rejected"], MAX_LISTED_REJECTIONS + 5);
     }
 }

@@ -10,13 +10,13 @@ use tracing::{Instrument as _, Span};
 
 use crate::metrics::Metrics;
 use crate::progress::Progress;
-use crate::report::{Planned, RunOutcome, RunReport};
+use crate::report::{Counts, Planned, RunOutcome, RunReport};
 use crate::shutdown::StopSignal;
-use crate::source::Source;
+use crate::source::{Source, SourceRead};
 use crate::state::{LockError, LockHolder, RunLock, RunRecord, StateStore};
 use crate::sync::destination::Destination;
 use crate::sync::engine::Engine;
-use crate::sync::plan::{check_deletions, plan};
+use crate::sync::plan::{check_deletions, plan, Change, Plan};
 use crate::sync::SyncError;
 
 /// How often a run waiting for the lock (`run.lock_timeout`) tries again.
@@ -125,13 +125,16 @@ async fn run_in_span(deps: &Deps, span: &Span) -> Result<RunReport, SyncError> {
         Mode::Live(destination) => Some(destination.as_ref()),
     };
     let counters_before = destination.map(|d| d.counters()).unwrap_or_default();
+    let executed = execute(deps, destination).await;
     let mut report = RunReport::new(
         deps.source.name().as_ref(),
         destination.is_none(),
         started_at,
     );
-
-    let result = execute(deps, destination, &mut report).await;
+    report.counts = executed.counts;
+    report.planned = executed.planned;
+    report.watermark = executed.watermark;
+    let result = executed.result;
 
     let counters_after = destination.map(|d| d.counters()).unwrap_or_default();
     report.retries = counters_after
@@ -173,56 +176,112 @@ async fn acquire_lock(deps: &Deps) -> Result<RunLock, SyncError> {
     }
 }
 
-/// Steps 2 to 5: read, plan, send, delete. On success `report.watermark` is the checkpoint
-/// the run reached.
-async fn execute(
-    deps: &Deps,
-    destination: Option<&dyn Destination>,
-    report: &mut RunReport,
-) -> Result<(), SyncError> {
+/// What steps 2 to 5 did.
+struct Executed {
+    /// Counted also when a step failed: a failed run reports what it read and sent.
+    counts: Counts,
+    /// Dry runs: what a real run would send and delete.
+    planned: Option<Planned>,
+    /// The checkpoint reached: the read's, once every record of it was acknowledged (or, in a
+    /// dry run, planned); else the one the run started from.
+    watermark: Option<OffsetDateTime>,
+    result: Result<(), SyncError>,
+}
+
+impl Executed {
+    /// A run stopped before it had planned anything.
+    fn failed(counts: Counts, watermark: Option<OffsetDateTime>, err: SyncError) -> Self {
+        Self {
+            counts,
+            planned: None,
+            watermark,
+            result: Err(err),
+        }
+    }
+}
+
+/// Steps 2 to 5: read, plan, send, delete. Each step returns what it counted, added up here.
+async fn execute(deps: &Deps, destination: Option<&dyn Destination>) -> Executed {
     let source = deps.source.name();
-    let since = deps.state.watermark(source).await?;
-    let read = deps.source.read(since).await?;
-    report.read = read.records.len() + read.rejections.len();
-    report.watermark = since;
-    for rejection in &read.rejections {
-        report.reject(rejection.into());
-    }
-    let known = deps.state.known_entries(source).await?;
+    let since = match deps.state.watermark(source).await {
+        Ok(since) => since,
+        Err(err) => return Executed::failed(Counts::default(), None, err.into()),
+    };
+    let read = match deps.source.read(since).await {
+        Ok(read) => read,
+        Err(err) => return Executed::failed(Counts::default(), since, err.into()),
+    };
+    let mut counts = read_counts(&read);
+    let known = match deps.state.known_entries(source).await {
+        Ok(known) => known,
+        Err(err) => return Executed::failed(counts, since, err.into()),
+    };
     let plan = plan(read.records, &read.rejections, &read.coverage, &known);
-    for duplicate in &plan.duplicates {
-        report.reject(duplicate.into());
-    }
-    report.skipped = plan.skipped;
-    report.still_rejected = plan.still_rejected;
-    if destination.is_none() {
-        report.planned = Some(Planned {
-            new: plan.count(crate::sync::plan::Change::New),
-            changed: plan.count(crate::sync::plan::Change::Changed),
-            to_delete: plan.deletes.len(),
-        });
-    }
-    check_deletions(&plan, deps.settings.max_delete_fraction)?;
-    let Some(destination) = destination else {
-        report.watermark = read.watermark.or(since);
-        return Ok(());
-    };
-    let progress = Progress::new(plan.uploads.len() + plan.deletes.len(), deps.progress);
-    let engine = Engine {
-        source,
+    counts.add(plan_counts(&plan));
+    let planned = destination.is_none().then(|| Planned {
+        new: plan.count(Change::New),
+        changed: plan.count(Change::Changed),
+        to_delete: plan.deletes.len(),
+    });
+    let result = match (
+        check_deletions(&plan, deps.settings.max_delete_fraction),
         destination,
-        state: deps.state.as_ref(),
-        batch_size: deps.settings.batch_size,
-        in_flight: deps.settings.uploads_in_flight,
-        stop: &deps.stop,
-        progress: &progress,
+    ) {
+        (Err(err), _) => Err(err.into()),
+        (Ok(()), None) => Ok(()),
+        (Ok(()), Some(destination)) => {
+            let progress = Progress::new(plan.uploads.len() + plan.deletes.len(), deps.progress);
+            let engine = Engine {
+                source,
+                destination,
+                state: deps.state.as_ref(),
+                batch_size: deps.settings.batch_size,
+                in_flight: deps.settings.uploads_in_flight,
+                stop: &deps.stop,
+                progress: &progress,
+            };
+            let sent = engine.execute(&plan).await;
+            progress.finish();
+            counts.add(sent.counts);
+            sent.result
+        }
     };
-    let executed = engine.execute(&plan, report).await;
-    progress.finish();
-    executed?;
     // Only a read whose every record was acknowledged moves the checkpoint.
-    report.watermark = read.watermark.or(since);
-    Ok(())
+    let watermark = match result {
+        Ok(()) => read.watermark.or(since),
+        Err(_) => since,
+    };
+    Executed {
+        counts,
+        planned,
+        watermark,
+        result,
+    }
+}
+
+/// What a read counted: its rows, and those the source rejected.
+fn read_counts(read: &SourceRead) -> Counts {
+    let mut counts = Counts {
+        read: read.records.len() + read.rejections.len(),
+        ..Counts::default()
+    };
+    for rejection in &read.rejections {
+        counts.reject(rejection.into());
+    }
+    counts
+}
+
+/// What planning counted: records not sent, and repeated ids rejected.
+fn plan_counts(plan: &Plan) -> Counts {
+    let mut counts = Counts {
+        skipped: plan.skipped,
+        still_rejected: plan.still_rejected,
+        ..Counts::default()
+    };
+    for duplicate in &plan.duplicates {
+        counts.reject(duplicate.into());
+    }
+    counts
 }
 
 /// Step 6: sets the outcome and records the run (outside dry runs). A completed run moves the

@@ -14,7 +14,7 @@ use service_telemetry::{
 use tracing::field::Empty;
 use tracing::Span;
 
-use crate::report::{RunOutcome, RunReport};
+use crate::report::{Counts, RunOutcome, RunReport};
 
 /// `service.name` of the importer's spans.
 pub const SERVICE_NAME: &str = "importer-svc";
@@ -53,13 +53,13 @@ pub fn run_span(source: &str, dry_run: bool) -> Span {
 /// Records how the run ended; a failed or interrupted run marks its span as failed.
 pub fn record_run(span: &Span, report: &RunReport) {
     span.record("importer.outcome", report.outcome.as_str());
-    span.record("importer.read", report.read);
-    span.record("importer.created", report.created);
-    span.record("importer.updated", report.updated);
-    span.record("importer.unchanged", report.unchanged);
-    span.record("importer.skipped", report.skipped);
-    span.record("importer.deleted", report.deleted);
-    span.record("importer.rejected", report.rejected);
+    span.record("importer.read", report.counts.read);
+    span.record("importer.created", report.counts.created);
+    span.record("importer.updated", report.counts.updated);
+    span.record("importer.unchanged", report.counts.unchanged);
+    span.record("importer.skipped", report.counts.skipped);
+    span.record("importer.deleted", report.counts.deleted);
+    span.record("importer.rejected", report.counts.rejected);
     if matches!(report.outcome, RunOutcome::Failed | RunOutcome::Interrupted) {
         span.record("otel.status_code", "ERROR");
     }
@@ -84,16 +84,8 @@ pub fn batch_span(size: usize) -> Span {
     )
 }
 
-/// The API's answers to one upload, counted by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchCounts {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub rejected: usize,
-}
-
-pub fn record_batch(span: &Span, counts: BatchCounts) {
+/// Records the API's answers to one upload.
+pub fn record_batch(span: &Span, counts: &Counts) {
     span.record("importer.batch.created", counts.created);
     span.record("importer.batch.updated", counts.updated);
     span.record("importer.batch.unchanged", counts.unchanged);

@@ -13,13 +13,13 @@ use futures_util::stream::{FuturesOrdered, StreamExt as _};
 use tracing::Instrument as _;
 
 use crate::progress::Progress;
-use crate::report::{RejectionReport, RunReport};
+use crate::report::{Counts, RejectionReport};
 use crate::shutdown::StopSignal;
 use crate::state::{EntryStatus, EntryWrite, KnownEntry, StateStore};
 use crate::sync::destination::{Deleted, Destination};
-use crate::sync::plan::{Plan, PlannedUpload};
+use crate::sync::plan::{Plan, PlannedDelete, PlannedUpload};
 use crate::sync::SyncError;
-use crate::telemetry::{self, BatchCounts};
+use crate::telemetry;
 
 /// What the engine works with for one run.
 pub(crate) struct Engine<'a> {
@@ -33,23 +33,52 @@ pub(crate) struct Engine<'a> {
     pub progress: &'a Progress,
 }
 
+/// What carrying out (part of) a plan did: the API's answers and the deletions, counted, and how
+/// it ended. The counts hold when it failed part-way too: a failed run reports what it sent
+/// before failing.
+pub(crate) struct Sent {
+    pub counts: Counts,
+    pub result: Result<(), SyncError>,
+}
+
+impl Sent {
+    fn failed(counts: Counts, err: SyncError) -> Self {
+        Self {
+            counts,
+            result: Err(err),
+        }
+    }
+}
+
 impl Engine<'_> {
     /// Sends the plan's uploads, then its deletions. Stops with [`SyncError::Interrupted`]
     /// when a stop is asked for: no new upload or deletion starts, the uploads on their way are
     /// answered and remembered.
-    ///
+    pub async fn execute(&self, plan: &Plan) -> Sent {
+        let mut sent = self.upload(&plan.uploads).await;
+        if sent.result.is_ok() {
+            let deleted = self.delete(plan).await;
+            sent.counts.add(deleted.counts);
+            sent.result = deleted.result;
+        }
+        sent
+    }
+
     /// Up to `in_flight` uploads are on their way at once, and their answers are taken in the
     /// order sent: while the API works on one batch the next is already travelling, and the state
     /// of an acknowledged batch is saved while the next answer is awaited. An upload in flight
     /// when the run fails or is killed was not remembered, so the next run sends it again and
     /// the API answers "unchanged": crash safety does not depend on the depth.
-    pub async fn execute(&self, plan: &Plan, report: &mut RunReport) -> Result<(), SyncError> {
+    async fn upload(&self, uploads: &[PlannedUpload]) -> Sent {
+        let mut counts = Counts::default();
         self.progress.set_message("uploading");
-        self.check_stop()?;
+        if let Err(err) = self.check_stop() {
+            return Sent::failed(counts, err);
+        }
         // A queue of futures rather than a stream combinator over `chunks`: a closure over
         // borrowed batches inside `buffered` makes this future not provably `Send`
         // (rust-lang/rust#102211), and the daemon spawns it.
-        let mut batches = plan.uploads.chunks(self.batch_size.max(1));
+        let mut batches = uploads.chunks(self.batch_size.max(1));
         let mut answers = FuturesOrdered::new();
         for batch in batches.by_ref().take(self.in_flight.max(1)) {
             answers.push_back(self.send(batch));
@@ -58,9 +87,17 @@ impl Engine<'_> {
         loop {
             let save = self.save(std::mem::take(&mut acknowledged));
             let (answer, saved) = tokio::join!(answers.next(), save);
-            saved?;
+            if let Err(err) = saved {
+                return Sent::failed(counts, err);
+            }
             let Some(answer) = answer else { break };
-            acknowledged = self.take_answer(answer, report)?;
+            match self.take_answer(answer) {
+                Ok((rows, batch)) => {
+                    acknowledged = rows;
+                    counts.add(batch);
+                }
+                Err(err) => return Sent::failed(counts, err),
+            }
             // After a stop, the uploads already on their way are answered and remembered (the
             // loop's last turn saves the last of them); no new one starts.
             if !self.stop.is_stopped() {
@@ -69,24 +106,44 @@ impl Engine<'_> {
                 }
             }
         }
-        self.check_stop()?;
+        Sent {
+            counts,
+            result: self.check_stop(),
+        }
+    }
+
+    /// The plan's deletions, one at a time, each forgotten by the state once the API answered;
+    /// then the entries only the state knew.
+    async fn delete(&self, plan: &Plan) -> Sent {
+        let mut counts = Counts::default();
         self.progress.set_message("deleting");
         for delete in &plan.deletes {
-            self.check_stop()?;
-            match self.destination.delete(delete.entry_id).await? {
-                Deleted::Now => report.deleted += 1,
+            match self.delete_one(delete).await {
+                Ok(Deleted::Now) => counts.deleted += 1,
                 // Someone deleted it in the API already: the goal is reached, count nothing.
-                Deleted::AlreadyGone => {}
+                Ok(Deleted::AlreadyGone) => {}
+                Err(err) => return Sent::failed(counts, err),
             }
+        }
+        let result = if plan.forget.is_empty() {
+            Ok(())
+        } else {
             self.state
-                .forget_entries(self.source, std::slice::from_ref(&delete.external_id))
-                .await?;
-            self.progress.advance(1);
-        }
-        if !plan.forget.is_empty() {
-            self.state.forget_entries(self.source, &plan.forget).await?;
-        }
-        Ok(())
+                .forget_entries(self.source, &plan.forget)
+                .await
+                .map_err(SyncError::from)
+        };
+        Sent { counts, result }
+    }
+
+    async fn delete_one(&self, delete: &PlannedDelete) -> Result<Deleted, SyncError> {
+        self.check_stop()?;
+        let deleted = self.destination.delete(delete.entry_id).await?;
+        self.state
+            .forget_entries(self.source, std::slice::from_ref(&delete.external_id))
+            .await?;
+        self.progress.advance(1);
+        Ok(deleted)
     }
 
     /// One batch's upload, in its own span.
@@ -106,43 +163,35 @@ impl Engine<'_> {
         }
     }
 
-    /// Counts an answer's results and returns the state rows that remember them.
-    fn take_answer(
-        &self,
-        answer: Answer<'_>,
-        report: &mut RunReport,
-    ) -> Result<Vec<EntryWrite>, SyncError> {
+    /// The state rows that remember an answer's results, and the results counted. A batch
+    /// whose answer cannot be matched to what was sent counts nothing: none of it is
+    /// remembered, and the next run sends it again.
+    fn take_answer(&self, answer: Answer<'_>) -> Result<(Vec<EntryWrite>, Counts), SyncError> {
         let Answer {
             batch,
             span,
             response,
         } = answer;
-        let before = counts(report);
-        let rows = response
+        let taken = response
             .and_then(|response| results_in_input_order(response, batch.len()))
             .and_then(|results| {
-                batch
-                    .iter()
-                    .zip(results)
-                    .map(|(planned, result)| self.remember(planned, result, report))
-                    .collect::<Result<Vec<_>, _>>()
+                let mut counts = Counts::default();
+                let mut rows = Vec::with_capacity(batch.len());
+                for (planned, result) in batch.iter().zip(results) {
+                    let (row, counted) = remember(planned, result)?;
+                    rows.push(row);
+                    counts.add(counted);
+                }
+                Ok((rows, counts))
             });
-        let after = counts(report);
-        telemetry::record_batch(
-            &span,
-            BatchCounts {
-                created: after.created.saturating_sub(before.created),
-                updated: after.updated.saturating_sub(before.updated),
-                unchanged: after.unchanged.saturating_sub(before.unchanged),
-                rejected: after.rejected.saturating_sub(before.rejected),
-            },
-        );
-        if rows.is_err() {
-            telemetry::record_failure(&span);
+        match &taken {
+            Ok((_, counts)) => {
+                telemetry::record_batch(&span, counts);
+                self.progress.advance(batch.len());
+            }
+            Err(_) => telemetry::record_failure(&span),
         }
-        let rows = rows?;
-        self.progress.advance(batch.len());
-        Ok(rows)
+        taken
     }
 
     async fn save(&self, rows: Vec<EntryWrite>) -> Result<(), SyncError> {
@@ -159,64 +208,6 @@ impl Engine<'_> {
         }
         Ok(())
     }
-
-    /// Counts one item's result and builds the state row that remembers it.
-    fn remember(
-        &self,
-        planned: &PlannedUpload,
-        result: ItemResult,
-        report: &mut RunReport,
-    ) -> Result<EntryWrite, SyncError> {
-        let record = &planned.record;
-        let status = match result.status {
-            ItemStatus::Created => {
-                report.created += 1;
-                EntryStatus::Imported
-            }
-            ItemStatus::Updated => {
-                report.updated += 1;
-                EntryStatus::Imported
-            }
-            ItemStatus::Unchanged => {
-                report.unchanged += 1;
-                EntryStatus::Imported
-            }
-            ItemStatus::Rejected => {
-                let problem = result.problem.as_ref();
-                report.reject(RejectionReport {
-                    location: record.location.clone(),
-                    external_id: Some(record.external_id.to_string()),
-                    field: problem
-                        .and_then(|p| p.errors.first())
-                        .and_then(|e| field_from_pointer(&e.pointer)),
-                    message: problem
-                        .map(|p| p.detail.clone().unwrap_or_else(|| p.title.clone()))
-                        .unwrap_or_else(|| "rejected by the API".to_owned()),
-                });
-                EntryStatus::Rejected
-            }
-        };
-        let entry_id = match (status, result.id) {
-            (_, Some(id)) => Some(id),
-            // A rejected edit leaves the entry the API already holds.
-            (EntryStatus::Rejected, None) => planned.entry_id,
-            (EntryStatus::Imported, None) => {
-                return Err(SyncError::Protocol(format!(
-                    "no entry id for accepted item {}",
-                    record.external_id
-                )))
-            }
-        };
-        Ok(EntryWrite {
-            external_id: record.external_id.clone(),
-            known: KnownEntry {
-                entry_id,
-                digest: planned.digest.clone(),
-                work_date: record.entry.date,
-                status,
-            },
-        })
-    }
 }
 
 /// An upload's outcome, with the batch it answers.
@@ -226,14 +217,62 @@ struct Answer<'b> {
     response: Result<UploadResponse, SyncError>,
 }
 
-/// The report's running answer counts (only ever growing during a run).
-fn counts(report: &RunReport) -> BatchCounts {
-    BatchCounts {
-        created: report.created,
-        updated: report.updated,
-        unchanged: report.unchanged,
-        rejected: report.rejected,
-    }
+/// The state row that remembers one item's result, and the result counted.
+fn remember(
+    planned: &PlannedUpload,
+    result: ItemResult,
+) -> Result<(EntryWrite, Counts), SyncError> {
+    let record = &planned.record;
+    let mut counts = Counts::default();
+    let status = match result.status {
+        ItemStatus::Created => {
+            counts.created = 1;
+            EntryStatus::Imported
+        }
+        ItemStatus::Updated => {
+            counts.updated = 1;
+            EntryStatus::Imported
+        }
+        ItemStatus::Unchanged => {
+            counts.unchanged = 1;
+            EntryStatus::Imported
+        }
+        ItemStatus::Rejected => {
+            let problem = result.problem.as_ref();
+            counts.reject(RejectionReport {
+                location: record.location.clone(),
+                external_id: Some(record.external_id.to_string()),
+                field: problem
+                    .and_then(|p| p.errors.first())
+                    .and_then(|e| field_from_pointer(&e.pointer)),
+                message: problem
+                    .map(|p| p.detail.clone().unwrap_or_else(|| p.title.clone()))
+                    .unwrap_or_else(|| "rejected by the API".to_owned()),
+            });
+            EntryStatus::Rejected
+        }
+    };
+    let entry_id = match (status, result.id) {
+        (_, Some(id)) => Some(id),
+        // A rejected edit leaves the entry the API already holds.
+        (EntryStatus::Rejected, None) => planned.entry_id,
+        (EntryStatus::Imported, None) => {
+            return Err(SyncError::Protocol(format!(
+                "no entry id for accepted item {}",
+                record.external_id
+            )))
+        }
+    };
+    let row = EntryWrite {
+        external_id: record.external_id.clone(),
+        known: KnownEntry {
+            entry_id,
+            digest: planned.digest.clone(),
+            work_date: record.entry.date,
+            status,
+        },
+    };
+    Ok((row, counts))
 }
 
 /// The response's results ordered by their `index`, one per item sent.

@@ -16,7 +16,7 @@ async fn a_row_gone_from_a_complete_read_is_deleted_once(db: &TestState) {
     s.source.remove("e4");
     let report = s.run().await.unwrap();
 
-    assert_eq!((report.deleted, s.api.delete_calls()), (1, 1));
+    assert_eq!((report.counts.deleted, s.api.delete_calls()), (1, 1));
     let live = s.api.live("contractor-tracker");
     assert_eq!(live.len(), 4);
     assert!(live.values().all(|e| e.id != gone_id));
@@ -25,7 +25,7 @@ async fn a_row_gone_from_a_complete_read_is_deleted_once(db: &TestState) {
 
     // Remembered as gone: nothing more to do.
     let again = s.run().await.unwrap();
-    assert_eq!((again.deleted, s.api.delete_calls()), (0, 1));
+    assert_eq!((again.counts.deleted, s.api.delete_calls()), (0, 1));
 }
 on_both_backends!(
     a_row_gone_from_a_complete_read_is_deleted_once,
@@ -49,7 +49,7 @@ async fn a_window_deletes_only_what_vanished_inside_it(db: &TestState) {
     s.source.remove("old");
     let report = s.run().await.unwrap();
 
-    assert_eq!((report.deleted, s.api.delete_calls()), (1, 1));
+    assert_eq!((report.counts.deleted, s.api.delete_calls()), (1, 1));
     let live = s.api.live("contractor-tracker");
     assert!(!live.contains_key("in2"));
     assert!(live.contains_key("old"));
@@ -70,7 +70,7 @@ async fn an_unknown_coverage_deletes_nothing(db: &TestState) {
     s.source.remove("e1");
     let report = s.run().await.unwrap();
 
-    assert_eq!((report.deleted, s.api.delete_calls()), (0, 0));
+    assert_eq!((report.counts.deleted, s.api.delete_calls()), (0, 0));
     assert_eq!(s.api.live("contractor-tracker").len(), 4);
 }
 on_both_backends!(
@@ -90,9 +90,9 @@ async fn a_row_that_turned_invalid_is_reported_but_not_deleted(db: &TestState) {
     let report = s.run().await.unwrap();
 
     assert_eq!(report.outcome, RunOutcome::Partial);
-    assert_eq!((report.rejected, report.deleted), (1, 0));
-    assert_eq!(report.rejections[0].location, "fake.csv:3");
-    assert_eq!(report.rejections[0].field.as_deref(), Some("date"));
+    assert_eq!((report.counts.rejected, report.counts.deleted), (1, 0));
+    assert_eq!(report.counts.rejections[0].location, "fake.csv:3");
+    assert_eq!(report.counts.rejections[0].field.as_deref(), Some("date"));
     assert_eq!(s.api.delete_calls(), 0);
     assert!(s.api.live("contractor-tracker").contains_key("e2"));
 }
@@ -128,7 +128,7 @@ async fn the_valve_refuses_a_mass_deletion_and_changes_nothing(db: &TestState) {
         s.source.put(&format!("e{i}"), "2026-11-02", 60);
     }
     let report = s.run().await.unwrap();
-    assert_eq!(report.deleted, 5);
+    assert_eq!(report.counts.deleted, 5);
 }
 on_both_backends!(
     the_valve_refuses_a_mass_deletion_and_changes_nothing,
@@ -145,7 +145,7 @@ async fn the_valve_can_be_opened_by_configuration(db: &TestState) {
     s.source.remove_all();
     let report = s.run().await.unwrap();
 
-    assert_eq!(report.deleted, 3);
+    assert_eq!(report.counts.deleted, 3);
     assert!(s.api.live("contractor-tracker").is_empty());
 }
 on_both_backends!(

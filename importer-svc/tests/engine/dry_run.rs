@@ -21,7 +21,14 @@ async fn a_dry_run_reports_the_plan_and_changes_nothing(db: &TestState) {
             to_delete: 0
         })
     );
-    assert_eq!((first.read, first.rejected, first.created), (6, 1, 0));
+    assert_eq!(
+        (
+            first.counts.read,
+            first.counts.rejected,
+            first.counts.created
+        ),
+        (6, 1, 0)
+    );
     assert_eq!(first.outcome, RunOutcome::Partial);
     assert_eq!(s.api.upload_calls() + s.api.delete_calls(), 0);
     assert!(s
@@ -50,7 +57,7 @@ async fn a_dry_run_reports_the_plan_and_changes_nothing(db: &TestState) {
             to_delete: 1
         })
     );
-    assert_eq!(second.skipped, 3);
+    assert_eq!(second.counts.skipped, 3);
     assert_eq!((s.api.upload_calls(), s.api.delete_calls()), (calls, 0));
     assert_eq!(
         s.state.known_entries(s.source.name_ref()).await.unwrap(),

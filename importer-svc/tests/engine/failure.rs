@@ -57,7 +57,7 @@ async fn a_batch_failing_mid_run_fails_the_run_and_the_rerun_converges(db: &Test
         1,
         "only the failed batch is sent again"
     );
-    assert_eq!((rerun.skipped, rerun.created), (2, 2));
+    assert_eq!((rerun.counts.skipped, rerun.counts.created), (2, 2));
     assert_eq!(s.api.live("contractor-tracker").len(), 6);
     assert_eq!(s.api.max_creations(), 1);
     assert_eq!(
@@ -89,7 +89,7 @@ async fn a_batch_applied_but_never_acknowledged_ends_exact_after_a_rerun(db: &Te
 
     let rerun = s.run().await.unwrap();
 
-    assert_eq!((rerun.unchanged, rerun.created), (2, 2));
+    assert_eq!((rerun.counts.unchanged, rerun.counts.created), (2, 2));
     assert_eq!(s.api.live("contractor-tracker").len(), 4);
     assert_eq!(s.api.max_creations(), 1);
     let known = s.state.known_entries(s.source.name_ref()).await.unwrap();

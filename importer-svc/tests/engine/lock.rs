@@ -42,7 +42,7 @@ async fn a_second_run_is_refused_at_once_naming_the_holder(db: &TestState) {
     assert!(s.state.recent_runs(10).await.unwrap().is_empty());
 
     held.release().await;
-    assert_eq!(s.run().await.unwrap().created, 2);
+    assert_eq!(s.run().await.unwrap().counts.created, 2);
 }
 on_both_backends!(
     a_second_run_is_refused_at_once_naming_the_holder,
@@ -63,7 +63,7 @@ async fn a_run_with_a_lock_timeout_waits_for_the_lock(db: &TestState) {
 
     let report = s.run().await.unwrap();
 
-    assert_eq!(report.created, 1);
+    assert_eq!(report.counts.created, 1);
     release.await.unwrap();
 }
 on_both_backends!(
@@ -91,7 +91,7 @@ async fn two_runs_at_once_never_overlap(db: &TestState) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(first.unwrap().created, 4);
+    assert_eq!(first.unwrap().counts.created, 4);
 }
 on_both_backends!(
     two_runs_at_once_never_overlap,
@@ -159,7 +159,7 @@ async fn a_lock_held_by_a_killed_process_is_released(db: &TestState, test_name: 
                  // The OS frees a file lock with the process; PostgreSQL frees the advisory lock when it
                  // sees the session's socket close, which may take a moment.
     s.settings.lock_timeout = Some(Duration::from_secs(10));
-    assert_eq!(s.run().await.unwrap().created, 1);
+    assert_eq!(s.run().await.unwrap().counts.created, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

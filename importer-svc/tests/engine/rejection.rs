@@ -15,8 +15,8 @@ async fn an_api_rejection_is_reported_once_and_resent_only_when_the_row_changes(
 
     let first = s.run().await.unwrap();
     assert_eq!(first.outcome, RunOutcome::Partial);
-    assert_eq!((first.created, first.rejected), (3, 1));
-    let rejection = &first.rejections[0];
+    assert_eq!((first.counts.created, first.counts.rejected), (3, 1));
+    let rejection = &first.counts.rejections[0];
     assert_eq!(rejection.external_id.as_deref(), Some("e3"));
     assert_eq!(rejection.field.as_deref(), Some("minutes"));
     assert_eq!(rejection.message, "minutes: too many for the day");
@@ -27,7 +27,10 @@ async fn an_api_rejection_is_reported_once_and_resent_only_when_the_row_changes(
     let calls = s.api.upload_calls();
     let second = s.run().await.unwrap();
     assert_eq!(s.api.upload_calls(), calls);
-    assert_eq!((second.rejected, second.still_rejected), (0, 1));
+    assert_eq!(
+        (second.counts.rejected, second.counts.still_rejected),
+        (0, 1)
+    );
     assert_eq!(second.outcome, RunOutcome::Success);
     assert_eq!(run_outcome(&Ok(second)), Outcome::Success);
 
@@ -35,7 +38,7 @@ async fn an_api_rejection_is_reported_once_and_resent_only_when_the_row_changes(
     s.api.stop_rejecting("e3");
     s.source.put("e3", "2026-11-05", 30);
     let third = s.run().await.unwrap();
-    assert_eq!((third.created, third.still_rejected), (1, 0));
+    assert_eq!((third.counts.created, third.counts.still_rejected), (1, 0));
     assert!(s.api.live("contractor-tracker").contains_key("e3"));
     let known = s.state.known_entries(s.source.name_ref()).await.unwrap();
     assert_eq!(known[&ext("e3")].status, EntryStatus::Imported);
@@ -57,14 +60,14 @@ async fn a_rejected_edit_keeps_the_entry_the_api_holds_and_its_deletion_still_wo
     s.api.reject("e2");
     s.source.put("e2", "2026-11-04", 1000);
     let report = s.run().await.unwrap();
-    assert_eq!(report.rejected, 1);
+    assert_eq!(report.counts.rejected, 1);
     let known = s.state.known_entries(s.source.name_ref()).await.unwrap();
     assert_eq!(known[&ext("e2")].status, EntryStatus::Rejected);
     assert_eq!(known[&ext("e2")].entry_id, Some(id));
 
     s.source.remove("e2");
     let report = s.run().await.unwrap();
-    assert_eq!(report.deleted, 1);
+    assert_eq!(report.counts.deleted, 1);
     assert!(!s.api.live("contractor-tracker").contains_key("e2"));
 }
 on_both_backends!(
@@ -80,8 +83,15 @@ async fn malformed_source_rows_are_reported_and_the_rest_imported(db: &TestState
 
     let report = s.run().await.unwrap();
 
-    assert_eq!((report.read, report.created, report.rejected), (4, 3, 1));
-    assert_eq!(report.rejections[0].location, "timesheet.csv:7");
+    assert_eq!(
+        (
+            report.counts.read,
+            report.counts.created,
+            report.counts.rejected
+        ),
+        (4, 3, 1)
+    );
+    assert_eq!(report.counts.rejections[0].location, "timesheet.csv:7");
     assert_eq!(report.outcome, RunOutcome::Partial);
     assert_eq!(run_outcome(&Ok(report)), Outcome::Rejected);
 }

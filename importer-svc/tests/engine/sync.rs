@@ -14,7 +14,14 @@ async fn a_first_run_creates_every_entry_in_batches(db: &TestState) {
     let report = s.run().await.unwrap();
 
     assert_eq!(report.outcome, RunOutcome::Success);
-    assert_eq!((report.read, report.created, report.skipped), (5, 5, 0));
+    assert_eq!(
+        (
+            report.counts.read,
+            report.counts.created,
+            report.counts.skipped
+        ),
+        (5, 5, 0)
+    );
     assert_eq!(report.tokens_requested, 1);
     // batch_size 2: 2 + 2 + 1
     assert_eq!(s.api.upload_calls(), 3);
@@ -44,7 +51,14 @@ async fn a_second_run_without_change_sends_nothing_and_requests_no_token(db: &Te
     assert_eq!(s.api.upload_calls(), calls, "the second run uploaded");
     assert_eq!(s.api.delete_calls(), 0);
     assert_eq!(report.tokens_requested, 0);
-    assert_eq!((report.read, report.skipped, report.created), (5, 5, 0));
+    assert_eq!(
+        (
+            report.counts.read,
+            report.counts.skipped,
+            report.counts.created
+        ),
+        (5, 5, 0)
+    );
     assert_eq!(report.outcome, RunOutcome::Success);
 }
 on_both_backends!(
@@ -63,7 +77,14 @@ async fn an_edit_is_sent_as_one_update(db: &TestState) {
     let report = s.run().await.unwrap();
 
     assert_eq!(s.api.uploaded_items() - before, 1);
-    assert_eq!((report.updated, report.skipped, report.created), (1, 4, 0));
+    assert_eq!(
+        (
+            report.counts.updated,
+            report.counts.skipped,
+            report.counts.created
+        ),
+        (1, 4, 0)
+    );
     assert_eq!(
         s.api.live("contractor-tracker")["e3"].entry.notes.as_ref(),
         "edited"
@@ -89,7 +110,7 @@ async fn a_change_feed_resumes_from_its_checkpoint_and_picks_up_back_dated_edits
     let second = s.run().await.unwrap();
 
     assert_eq!(s.source.reads.lock().unwrap()[1], checkpoint);
-    assert_eq!((second.read, second.updated), (1, 1));
+    assert_eq!((second.counts.read, second.counts.updated), (1, 1));
     let api = s.api.live("contractor-tracker");
     assert_eq!(api["e2"].entry.date.to_string(), "2026-10-20");
     assert_eq!(
@@ -100,7 +121,7 @@ async fn a_change_feed_resumes_from_its_checkpoint_and_picks_up_back_dated_edits
     // Nothing new: the checkpoint stays, nothing is sent.
     let calls = s.api.upload_calls();
     let third = s.run().await.unwrap();
-    assert_eq!((third.read, s.api.upload_calls()), (0, calls));
+    assert_eq!((third.counts.read, s.api.upload_calls()), (0, calls));
     assert_eq!(
         s.state.watermark(s.source.name_ref()).await.unwrap(),
         Some(s.source.clock())

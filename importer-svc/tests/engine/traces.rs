@@ -55,6 +55,6 @@ async fn a_run_is_one_trace_with_a_span_per_batch_under_the_run() {
             batch.attribute("importer.batch.size")
         );
     }
-    assert_eq!(report.created, 5);
+    assert_eq!(report.counts.created, 5);
     db.finish().await;
 }
