@@ -7,6 +7,7 @@
 //! What it is not: a public edge. It does not validate OAuth tokens, terminate TLS or rate-limit;
 //! the gateway does, and this service trusts nothing that does not carry the gateway's signature.
 
+pub mod assertion;
 pub mod config;
 pub mod error;
 pub mod extract;

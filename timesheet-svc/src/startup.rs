@@ -12,7 +12,6 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use identity_assertion::{AssertionVerifier, VerifierKey};
 use secrecy::ExposeSecret;
 use timesheet_domain::{Problem, ProblemType};
 use tokio::net::TcpListener;
@@ -40,20 +39,7 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the store, loads the gateway keys and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let keys: Vec<VerifierKey> = config
-            .assertion_public_keys()?
-            .into_iter()
-            .map(|public_pem| VerifierKey {
-                kid: None,
-                public_pem,
-            })
-            .collect();
-        let verifier = AssertionVerifier::new(
-            &keys,
-            &config.assertion.audience,
-            config.assertion.leeway_secs,
-        )
-        .context("assertion.public_key_files")?;
+        let verifier = config.assertion.verifier()?;
         let store =
             timesheet_store::connect(config.database_url.expose_secret(), &config.store_options())
                 .await
@@ -61,8 +47,8 @@ impl Application {
         let state = AppState {
             store,
             verifier: Arc::new(verifier),
-            window: config.date_window,
-            idempotency_stale: Duration::from_secs(config.idempotency_stale_secs),
+            window: config.date_window.into(),
+            idempotency_stale: config.idempotency_stale,
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
         };
         let listener = TcpListener::bind(config.listen_addr)
@@ -70,8 +56,8 @@ impl Application {
             .with_context(|| format!("binding {}", config.listen_addr))?;
         Ok(Self {
             listener,
-            router: router(state, Duration::from_secs(config.request_timeout_secs)),
-            shutdown_timeout: Duration::from_secs(config.shutdown_timeout_secs),
+            router: router(state, config.request_timeout),
+            shutdown_timeout: config.shutdown_timeout,
         })
     }
 
@@ -190,29 +176,4 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     rebuilt.into_response()
-}
-
-/// Completes on SIGTERM (what Kubernetes and systemd send) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, draining"),
-        () = terminate => tracing::info!("SIGTERM received, draining"),
-    }
 }

@@ -1,6 +1,7 @@
-//! HTTP integration tests of timesheet-svc: one binary, one file per capability. Every scenario
-//! runs twice, on SQLite and on PostgreSQL (`TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`; the PostgreSQL tests fail when it is down).
+//! Integration tests of timesheet-svc: one binary, one file per capability (HTTP, and the
+//! binary's `check-config`). Every HTTP scenario runs twice, on SQLite and on PostgreSQL
+//! (`TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`; the PostgreSQL
+//! tests fail when it is down).
 // Test code fails by panicking, on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,6 +9,7 @@
 mod helpers;
 
 mod batch;
+mod check_config;
 mod compat;
 mod entries;
 mod etag;
