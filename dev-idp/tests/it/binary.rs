@@ -25,6 +25,14 @@ fn dev_idp() -> Command {
     command
 }
 
+/// Runs the binary to its end with `args`, then the path of a file holding `toml`.
+async fn run_on_file(args: &[&str], toml: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("idp.toml");
+    std::fs::write(&config, toml).unwrap();
+    dev_idp().args(args).arg(&config).output().await.unwrap()
+}
+
 /// Reads stdout until the "listening on" line and returns the URL it names.
 async fn listening_url(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
@@ -128,16 +136,7 @@ async fn the_binary_announces_its_port_serves_tokens_and_stops_on_sigterm_withou
 
 #[tokio::test]
 async fn the_binary_exits_64_naming_the_key_of_a_bad_configuration() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("idp.toml");
-    std::fs::write(&config, "issuer = \"http://idp.test/tenant\"\n").unwrap();
-
-    let output = dev_idp()
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .await
-        .unwrap();
+    let output = run_on_file(&["--config"], "issuer = \"http://idp.test/tenant\"\n").await;
 
     assert_eq!(output.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -147,20 +146,11 @@ async fn the_binary_exits_64_naming_the_key_of_a_bad_configuration() {
 
 #[tokio::test]
 async fn check_config_names_an_unknown_key_and_two_bad_values_and_exits_64() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("idp.toml");
-    std::fs::write(
-        &config,
+    let output = run_on_file(
+        &["check-config"],
         "token_lifetime_secs = 600\nlisten = \"nowhere\"\ntoken_lifetime = \"90d\"\n",
     )
-    .unwrap();
-
-    let output = dev_idp()
-        .arg("check-config")
-        .arg(&config)
-        .output()
-        .await
-        .unwrap();
+    .await;
 
     assert_eq!(output.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&output.stderr);
