@@ -251,6 +251,7 @@ pub fn write_gateway(spec: &StackSpec, layout: &Layout) -> Result<PathBuf, Stack
         "listen",
         s(format!("127.0.0.1:{}", spec.ports.gateway_admin)),
     )?;
+    set(&mut config, "log", "format", s(spec.log_format.clone()))?;
     if let Some(endpoint) = &spec.otlp_endpoint {
         set(
             &mut config,
@@ -269,8 +270,8 @@ pub fn write_gateway(spec: &StackSpec, layout: &Layout) -> Result<PathBuf, Stack
     set(
         &mut config,
         "jwks",
-        "min_refetch_interval_secs",
-        Value::Integer(1),
+        "min_refetch_interval",
+        s("1s".to_owned()),
     )?;
     let rate = i64::from(spec.client_rate_limit);
     let tenants = config

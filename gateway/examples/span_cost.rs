@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use gateway::access_log::AccessRecord;
-use gateway::config::UpstreamConfig;
+use gateway::forward::UpstreamConfig;
 use gateway::telemetry::{log_filter, record_status, request_span, upstream_span, SPAN_TARGET};
 use pingora::http::RequestHeader;
 use service_telemetry::{build_subscriber, TelemetryConfig};

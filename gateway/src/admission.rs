@@ -69,7 +69,7 @@ pub async fn admit(
     limiter: &RateLimiter,
     req: &RequestFacts<'_>,
 ) -> Result<Admitted, Refusal> {
-    let Some(rule) = rt.config.routes.find(req.method, req.path) else {
+    let Some(rule) = rt.config.route.find(req.method, req.path) else {
         return Err(Refusal::new(respond::route_not_found(), None));
     };
     let route = rule.label().to_owned();
@@ -109,9 +109,9 @@ pub async fn admit(
         refusal.principal = Some(principal);
         return Err(refusal);
     }
-    if let Some(tenant) = rt.config.tenants.get(&principal.tenant) {
+    if let Some(tenant) = rt.config.tenant.get(&principal.tenant) {
         let client = principal.client_id.as_deref().unwrap_or(&principal.subject);
-        if let Err(limited) = limiter.check(tenant, client) {
+        if let Err(limited) = limiter.check(&tenant.id, &tenant.rate_limit, client) {
             let mut refusal = Refusal::new(respond::rate_limited(limited.retry_after), Some(route));
             refusal.principal = Some(principal);
             refusal.limited = Some(limited.scope);
@@ -136,10 +136,10 @@ fn auth_refusal(rt: &Runtime, route: String, err: AuthError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::GatewayConfig;
+    use crate::config::Config;
 
     fn runtime() -> Runtime {
-        let config = GatewayConfig::from_toml_str(
+        let config = Config::from_toml_str(
             r#"
 [[tenant]]
 id = "exampleco"

@@ -16,18 +16,19 @@ use pingora::server::configuration::ServerConf;
 use pingora::server::Server;
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
+use service_config::{ConfigError, ConfigIssue};
 
 use crate::admin::{AdminApp, UpstreamHealth};
 use crate::assertion_cache::Assertions;
 use crate::background::{ConfigReload, JwksRefresh, UpstreamHealthCheck};
-use crate::config::{ConfigError, ConfigIssue, GatewayConfig, ServerConfig};
+use crate::config::Config;
 use crate::keepalive::ParkIdle;
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
 use crate::ratelimit::RateLimiter;
 use crate::state::{Runtime, SharedRuntime};
 use crate::tls::{tls_settings, SniCertificates, TlsError};
-use crate::workers::{ensure_address_free, listen_key, ListenError, WorkerLayout};
+use crate::workers::{ensure_address_free, listen_key, ListenError, ServerConfig, WorkerLayout};
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +45,22 @@ pub enum StartError {
 
 /// Loads and checks everything `gateway run` needs, primes the keys, and builds the server.
 pub fn build_server(config_path: &Path) -> Result<Server, StartError> {
-    build_server_with(GatewayConfig::load(config_path)?, config_path)
+    build_server_with(Config::load(config_path)?, config_path)
 }
 
 /// [`build_server`] from a configuration already loaded from `config_path` (which SIGHUP
 /// re-reads), so `main` can set up logs and traces from it before anything else happens.
-pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Server, StartError> {
+pub fn build_server_with(config: Config, config_path: &Path) -> Result<Server, StartError> {
     let assertions = load_assertions(&config)?;
-    let certs = Arc::new(SniCertificates::from_config(&config)?);
+    let certs = Arc::new(SniCertificates::new(&config.server, &config.tenant)?);
     for host in certs.hostnames() {
         tracing::info!(host, "tenant certificate loaded");
     }
-    let proxy_settings = config.proxy.clone();
+    let (settings, upstream, admin_listen) = (
+        config.server.clone(),
+        config.upstream.clone(),
+        config.admin.listen,
+    );
 
     let runtime = prime(config)?;
     let shared = Arc::new(SharedRuntime::new(runtime, config_path));
@@ -63,9 +68,9 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
     let health = Arc::new(UpstreamHealth::default());
 
     let conf = ServerConf {
-        threads: proxy_settings.server.threads,
-        work_stealing: proxy_settings.server.work_stealing,
-        grace_period_seconds: Some(proxy_settings.server.grace_period.as_secs()),
+        threads: settings.threads,
+        work_stealing: settings.work_stealing,
+        grace_period_seconds: Some(settings.grace_period.as_secs()),
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()
     };
@@ -75,11 +80,11 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
     let gateway = Gateway {
         runtime: Arc::clone(&shared),
         assertions,
-        upstream: proxy_settings.upstream.clone(),
+        upstream: upstream.clone(),
         limiter: Arc::new(RateLimiter::new()),
         metrics: Arc::clone(&metrics),
     };
-    let proxies = proxy_services(&server, &gateway, &proxy_settings.server, &certs)?;
+    let proxies = proxy_services(&server, &gateway, &settings, &certs)?;
 
     let admin_app = AdminApp {
         runtime: Arc::clone(&shared),
@@ -87,12 +92,12 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
         upstream: Arc::clone(&health),
     };
     let mut admin = Service::new("admin".to_owned(), admin_app);
-    admin.add_tcp(&proxy_settings.admin.listen.to_string());
+    admin.add_tcp(&admin_listen.to_string());
 
     tracing::info!(
-        listen = %proxy_settings.server.listen,
-        admin = %proxy_settings.admin.listen,
-        upstream = %proxy_settings.upstream.address,
+        listen = %settings.listen,
+        admin = %admin_listen,
+        upstream = %upstream.address,
         "gateway starting"
     );
     for proxy in proxies {
@@ -107,10 +112,7 @@ pub fn build_server_with(config: GatewayConfig, config_path: &Path) -> Result<Se
     ));
     server.add_service(background_service(
         "upstream health",
-        UpstreamHealthCheck {
-            upstream: proxy_settings.upstream,
-            health,
-        },
+        UpstreamHealthCheck { upstream, health },
     ));
     server.add_service(background_service(
         "config reload",
@@ -137,7 +139,7 @@ fn proxy_services(
             proxy.threads = Some(layout.threads_per_service);
             let mut listener = ListenerConfig::tcp(listen_key(settings.listen, index))
                 .tls(tls_settings(Arc::clone(certs))?)
-                .l4_buffer(L4BufferSettings::default().read(settings.l4_read_buffer));
+                .l4_buffer(L4BufferSettings::default().read(settings.l4_read_buffer_bytes));
             if let Some(options) = layout.socket_options() {
                 listener = listener.tcp_socket_options(options);
             }
@@ -148,7 +150,7 @@ fn proxy_services(
 }
 
 /// The assertion signer from `[assertion]`, behind the cache of reusable assertions.
-fn load_assertions(config: &GatewayConfig) -> Result<Assertions, StartError> {
+fn load_assertions(config: &Config) -> Result<Assertions, StartError> {
     let assertion = config.require_proxy()?;
     let invalid = |message: String| {
         StartError::Config(ConfigError::Invalid(vec![ConfigIssue::new(
@@ -166,14 +168,14 @@ fn load_assertions(config: &GatewayConfig) -> Result<Assertions, StartError> {
         &pem,
         assertion.kid.clone(),
         AUDIENCE_TIMESHEET_SVC,
-        assertion.ttl_secs,
+        i64::try_from(assertion.ttl.as_secs()).unwrap_or(i64::MAX),
     )
     .map_err(|e| invalid(e.to_string()))?;
     Ok(Assertions::new(signer, assertion.cache_entries))
 }
 
 /// Primes every tenant's keys on a short-lived runtime, before Pingora's listeners start.
-fn prime(config: GatewayConfig) -> Result<Runtime, StartError> {
+fn prime(config: Config) -> Result<Runtime, StartError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

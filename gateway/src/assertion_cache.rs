@@ -14,12 +14,48 @@
 //! it. The cache is bounded by `[assertion] cache_entries`; 0 turns it off, and every request is
 //! then signed on its own, bound to its request id.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use identity_assertion::{AssertionSigner, RequestBinding, SignError};
 use quick_cache::sync::Cache;
+use serde::Deserialize;
+use service_config::rule::within;
 use sha2::{Digest, Sha256};
 use timesheet_domain::Principal;
+
+/// `[assertion]`: the key identity assertions are signed with. Optional in the file, so that a
+/// tenants-only file checks; `gateway run` requires it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionConfig {
+    /// PKCS#8 Ed25519 private key (PEM).
+    #[garde(skip)]
+    pub private_key_file: PathBuf,
+    #[garde(length(min = 1))]
+    pub kid: Option<String>,
+    /// Lifetime of an assertion (whole seconds). Longer-lived assertions widen the replay
+    /// window inside the network.
+    #[serde(default = "default_ttl", with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), Duration::from_secs(300))))]
+    pub ttl: Duration,
+    /// Reusable assertions kept; 0 signs every request on its own. An assertion is about
+    /// 0.8 KB: the bound keeps the cache under a gigabyte.
+    #[serde(default = "default_cache_entries")]
+    #[garde(range(max = 1_000_000))]
+    pub cache_entries: u64,
+}
+
+fn default_ttl() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// A principal calling the same request line within half an assertion's lifetime takes one
+/// entry, however many requests it sends.
+fn default_cache_entries() -> u64 {
+    10_000
+}
 
 /// SHA-256 of (principal, method, path and query).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

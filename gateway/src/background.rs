@@ -10,7 +10,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
 use crate::admin::UpstreamHealth;
-use crate::config::UpstreamConfig;
+use crate::forward::UpstreamConfig;
 use crate::state::SharedRuntime;
 
 /// Refreshes every tenant's keys before they go stale.

@@ -1,255 +1,168 @@
-//! The gateway's configuration: a TOML file plus `GATEWAY__*` environment overrides, read into raw
-//! serde structs (`deny_unknown_fields`, so a typo is an error rather than a silent default) and
-//! validated into a [`GatewayConfig`] holding a [`TenantRegistry`] and a [`RouteTable`].
-//!
-//! Every validation error names its key (`tenant[1].issuer: …`), and all of them are reported at
-//! once, so an operator fixes a file in one pass. `main` exits 64 on any of them before binding a
-//! port.
-//!
-//! Listener, TLS, upstream, assertion and admin settings live in [`proxy`]; they have defaults
-//! or are optional so auth-only files stay valid, and [`GatewayConfig::require_proxy`] checks
-//! what `gateway run` needs. What it does not hold: any runtime object (the JWKS cache and
-//! authenticator are built *from* this config).
+//! The gateway's configuration: a TOML file plus `GATEWAY__*` environment overrides, read by
+//! `service-config` into one [`Config`] that composes the sections of the modules using them
+//! (`[[tenant]]` in `tenant`, `[[route]]` in `policy`, `[jwks]` and `[token_cache]` in `auth`,
+//! `[server]` in `workers`, `[upstream]` in `forward`, `[assertion]` in `assertion_cache`).
+//! Every issue names its key and all are reported at once; `main` exits 64 before binding a
+//! port. The certificate and assertion key are optional, so that a tenants-only file checks;
+//! [`Config::require_proxy`] insists on them for `gateway run`. No runtime object lives here.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::path::Path;
 
-use figment::providers::{Env, Format, Toml};
-use figment::Figment;
-use jsonwebtoken::Algorithm;
-use timesheet_domain::TenantId;
+use serde::Deserialize;
+use service_config::{ConfigError, ConfigIssue, Issues, Loader, Settings};
+use service_telemetry::{LogConfig, TracingConfig};
 
-use crate::policy::{RouteTable, RAW_ROUTE_KEY};
+use crate::assertion_cache::AssertionConfig;
+use crate::auth::{JwksConfig, TokenCacheConfig};
+use crate::forward::{self, UpstreamConfig};
+use crate::policy::RouteTable;
 use crate::tenant::TenantRegistry;
+use crate::workers::ServerConfig;
 
-pub mod proxy;
-mod raw;
-mod telemetry;
-
-pub use proxy::{
-    AdminConfig, AssertionConfig, CertPaths, ProxySettings, ServerConfig, UpstreamConfig,
-};
-pub use telemetry::TracingConfig;
-
-pub(crate) use raw::check_url;
-use raw::RawConfig;
-
-/// Prefix of environment overrides; `__` separates nesting levels:
-/// `GATEWAY__JWKS__FETCH_TIMEOUT_MS=1500` sets `[jwks] fetch_timeout_ms`.
+/// Prefix of environment overrides, `__` between levels: `GATEWAY__JWKS__FETCH_TIMEOUT=1500ms`
+/// sets `[jwks] fetch_timeout`. Arrays of tables (`[[tenant]]`, `[[route]]`) come from the file.
 pub const ENV_PREFIX: &str = "GATEWAY__";
+/// Sets `log.filter`; `RUST_LOG` wins over both.
+pub const ENV_LOG: &str = "GATEWAY_LOG";
 
-/// Algorithms a tenant may allow. Symmetric (HS*) and `none` are never accepted: the gateway
-/// holds no shared secrets, and an HS* allow-list is the classic "RSA public key as HMAC secret"
-/// confusion.
-pub const SUPPORTED_ALGORITHMS: [Algorithm; 7] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// Why the configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("reading config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}", join_issues(.0))]
-    Invalid(Vec<ConfigIssue>),
+/// The gateway's configuration, and the tenant registry and route table read from it.
+#[derive(Debug, Clone, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `realm` of every `WWW-Authenticate` challenge.
+    #[garde(custom(printable))]
+    pub realm: String,
+    /// Lowercase names of the headers removed from every forwarded request; always holds
+    /// `forward::DEFAULT_STRIP_HEADERS`.
+    #[serde(deserialize_with = "forward::strip_headers")]
+    #[garde(inner(custom(forward::header_name)))]
+    pub strip_headers: Vec<String>,
+    #[garde(dive)]
+    pub server: ServerConfig,
+    #[garde(dive)]
+    pub upstream: UpstreamConfig,
+    #[garde(dive)]
+    pub assertion: Option<AssertionConfig>,
+    #[garde(skip)]
+    pub admin: AdminConfig,
+    #[garde(dive)]
+    pub jwks: JwksConfig,
+    #[garde(dive)]
+    pub token_cache: TokenCacheConfig,
+    #[garde(dive)]
+    pub tenant: TenantRegistry,
+    #[garde(dive)]
+    pub route: RouteTable,
+    /// Read at start only, as `telemetry` is: a SIGHUP reload leaves logs and traces alone.
+    #[garde(dive)]
+    pub log: LogConfig,
+    #[garde(dive)]
+    pub telemetry: TracingConfig,
 }
 
-/// One invalid key and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct ConfigIssue {
-    /// The key path as an operator writes it: `tenant[1].issuer`, `jwks.fetch_timeout_ms`.
-    pub key: String,
-    pub message: String,
+/// `[admin]`: `/healthz`, `/readyz` and `/metrics`, in plain HTTP: bind it to loopback or a
+/// private interface.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    pub listen: SocketAddr,
 }
 
-impl ConfigIssue {
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+impl Default for AdminConfig {
+    fn default() -> Self {
         Self {
-            key: key.into(),
-            message: message.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
         }
     }
 }
 
-fn join_issues(issues: &[ConfigIssue]) -> String {
-    issues
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            realm: "timesheets".to_owned(),
+            strip_headers: forward::with_defaults([]),
+            server: ServerConfig::default(),
+            upstream: UpstreamConfig::default(),
+            assertion: None,
+            admin: AdminConfig::default(),
+            jwks: JwksConfig::default(),
+            token_cache: TokenCacheConfig::default(),
+            tenant: TenantRegistry::default(),
+            route: RouteTable::default(),
+            log: LogConfig::default(),
+            telemetry: TracingConfig::default(),
+        }
+    }
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
-pub struct GatewayConfig {
-    /// `realm` of every `WWW-Authenticate` challenge.
-    pub realm: String,
-    pub jwks: JwksConfig,
-    pub token_cache: TokenCacheConfig,
-    pub tenants: TenantRegistry,
-    pub routes: RouteTable,
-    pub proxy: ProxySettings,
-    /// `[telemetry]`: span export (read at start only).
-    pub telemetry: TracingConfig,
+/// Quoted in `WWW-Authenticate` challenges.
+fn printable(realm: &str, _: &()) -> garde::Result {
+    if !realm.is_empty() && realm.bytes().all(|c| c.is_ascii_graphic() || c == b' ') {
+        return Ok(());
+    }
+    Err(garde::Error::new("must be non-empty printable ASCII"))
 }
 
-/// `[jwks]`: how keys are fetched and how long they may be served.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwksConfig {
-    /// How often the background service refreshes every tenant's keys.
-    pub refresh_interval: Duration,
-    /// Cooldown between refetches triggered by unknown `kid`s, per tenant.
-    pub min_refetch_interval: Duration,
-    /// How long the last good keys keep serving while the provider fails.
-    pub max_stale: Duration,
-    /// Upper bound on one discovery or JWKS fetch (connect + response).
-    pub fetch_timeout: Duration,
-    /// How long a `kid` that stayed unknown after a fetch is refused without asking again.
-    pub negative_cache: Duration,
-    /// Allow `http://` JWKS and discovery URLs on non-loopback hosts (a dev stack in containers).
-    pub allow_http: bool,
+impl Settings for Config {
+    fn check(&self, issues: &mut Issues) {
+        if self.jwks.max_stale < self.jwks.refresh_interval {
+            issues.push(
+                "jwks.max_stale",
+                "must be at least jwks.refresh_interval, or keys expire between refreshes",
+            );
+        }
+        if self.server.cert_file.is_some() != self.server.key_file.is_some() {
+            issues.push("server", "set both cert_file and key_file, or neither");
+        }
+        self.tenant.check(self.jwks.allow_http, issues);
+        self.route.check(issues);
+    }
 }
 
-/// `[token_cache]`: the verified-token cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenCacheConfig {
-    pub max_entries: u64,
-    /// Upper bound on how long a verified token is trusted without verifying it again, so a key
-    /// removed from the JWKS stops being honoured within this time even for cached tokens.
-    pub max_ttl: Duration,
-}
-
-/// One tenant: who issues its tokens and how they are checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantConfig {
-    pub id: TenantId,
-    /// Compared to `iss` exactly (Auth0 issuers end with `/`).
-    pub issuer: String,
-    /// Accepted `aud` values; one match suffices.
-    pub audiences: Vec<String>,
-    pub algorithms: Vec<Algorithm>,
-    pub key_source: KeySource,
-    /// Auth0 Organizations: tokens must carry exactly this `org_id`.
-    pub org_id: Option<String>,
-    /// Lowercase hostnames; when set, the tenant is served only on them.
-    pub hostnames: Vec<String>,
-    pub rate_limit: TenantRateLimit,
-    pub leeway_secs: u64,
-    /// Certificate for this tenant's hostnames, chosen by SNI.
-    pub tls: Option<CertPaths>,
-}
-
-/// Where a tenant's signing keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    JwksUri(String),
-    /// An OIDC `/.well-known/openid-configuration` URL, resolved once to its `jwks_uri`.
-    Discovery(String),
-}
-
-/// Rate limits of one tenant; `None` means unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TenantRateLimit {
-    pub tenant: Option<Rate>,
-    pub per_client: Option<Rate>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub requests_per_second: u32,
-    pub burst: u32,
-}
-
-// === impl GatewayConfig ===
-
-impl GatewayConfig {
-    /// Reads `path`, applies `GATEWAY__*` environment overrides and validates the result.
-    ///
-    /// Arrays of tables (`[[tenant]]`, `[[route]]`) come from the file only; the environment
-    /// overrides scalar keys such as `realm` or `jwks.fetch_timeout_ms`.
+impl Config {
+    /// Reads `path` with the `GATEWAY__*` overrides (and [`ENV_LOG`]); what `gateway run`,
+    /// `check-config` and a SIGHUP reload read.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_figment(
-            Figment::from(Toml::string(&text)).merge(Env::prefixed(ENV_PREFIX).split("__")),
-        )
+        Loader::new()
+            .file(path)
+            .env(ENV_PREFIX)
+            .env_alias(ENV_LOG, "log.filter")
+            .load()
+    }
+
+    /// A TOML document alone, without the environment (tests).
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Loader::new().toml(text).load()
+    }
+
+    /// What `check-config` says of a usable file.
+    pub fn summary(&self) -> String {
+        format!("{} tenants, {} routes", self.tenant.len(), self.route.len())
     }
 
     /// What `gateway run` needs beyond a valid file: the default certificate and the assertion
     /// key. Each missing key is one issue.
     pub fn require_proxy(&self) -> Result<&AssertionConfig, ConfigError> {
-        let mut issues = Vec::new();
-        if self.proxy.server.cert_file.is_none() {
-            issues.push(ConfigIssue::new(
+        let mut missing = Vec::new();
+        if self.server.cert_file.is_none() {
+            missing.push(ConfigIssue::new(
                 "server.cert_file",
                 "required to run the proxy (with server.key_file)",
             ));
         }
-        match &self.proxy.assertion {
-            Some(assertion) if issues.is_empty() => Ok(assertion),
-            Some(_) => Err(ConfigError::Invalid(issues)),
+        match &self.assertion {
+            Some(assertion) if missing.is_empty() => Ok(assertion),
+            Some(_) => Err(ConfigError::Invalid(missing)),
             None => {
-                issues.push(ConfigIssue::new(
+                missing.push(ConfigIssue::new(
                     "assertion.private_key_file",
                     "required to run the proxy: accepted requests carry a signed assertion",
                 ));
-                Err(ConfigError::Invalid(issues))
+                Err(ConfigError::Invalid(missing))
             }
         }
     }
-
-    /// Validates a TOML document without environment overrides (tests, embedded defaults).
-    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        Self::from_figment(Figment::from(Toml::string(text)))
-    }
-
-    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let raw: RawConfig = figment.extract().map_err(|err| {
-            ConfigError::Invalid(
-                err.into_iter()
-                    .map(|e| ConfigIssue::new(key_path(&e.path), e.kind.to_string()))
-                    .collect(),
-            )
-        })?;
-        raw.validate().map_err(ConfigError::Invalid)
-    }
-}
-
-/// `["tenant", "1", "issuer"]` → `tenant[1].issuer`.
-fn key_path(path: &[String]) -> String {
-    let mut key = String::new();
-    for part in path {
-        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
-            key.push_str(&format!("[{part}]"));
-        } else {
-            if !key.is_empty() {
-                key.push('.');
-            }
-            key.push_str(part);
-        }
-    }
-    if key.is_empty() {
-        key.push_str("(root)");
-    }
-    key
-}
-
-/// Key under which route errors are reported (`route[2].path`); shared with `policy`.
-pub(crate) fn route_key(index: usize, field: &str) -> String {
-    format!("{RAW_ROUTE_KEY}[{index}].{field}")
 }
 
 #[cfg(test)]

@@ -2,11 +2,94 @@
 //! headers removed, then the gateway's request id, `traceparent`, `x-forwarded-*` and (from the
 //! proxy) the signed identity assertion added.
 //!
-//! Plain functions over a `RequestHeader`, so they are tested without a server.
+//! Plain functions over a `RequestHeader`, so they are tested without a server. Also where the
+//! requests go: the `[upstream]` section, and `strip_headers`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 use pingora::http::RequestHeader;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use service_config::rule::within;
+
+/// `[upstream]`: timesheet-svc, plain HTTP on the internal network.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    #[serde(deserialize_with = "resolve")]
+    #[garde(skip)]
+    pub address: SocketAddr,
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_millis(1), MAX_UPSTREAM_WAIT)))]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_millis(1), MAX_UPSTREAM_WAIT)))]
+    pub read_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_millis(1), MAX_UPSTREAM_WAIT)))]
+    pub write_timeout: Duration,
+    /// How often a TCP connect probes the upstream (feeds `/readyz`).
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_millis(1), MAX_UPSTREAM_WAIT)))]
+    pub health_check_interval: Duration,
+}
+
+const MAX_UPSTREAM_WAIT: Duration = Duration::from_secs(600);
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            address: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            connect_timeout: Duration::from_secs(1),
+            read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            health_check_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `host:port`; a name is resolved once, when the file is read (at start and on reload), never
+/// per request.
+fn resolve<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    let mut found = raw
+        .to_socket_addrs()
+        .map_err(|e| D::Error::custom(format!("{raw:?} is not host:port ({e})")))?;
+    found
+        .next()
+        .ok_or_else(|| D::Error::custom(format!("{raw:?} resolves to nothing")))
+}
+
+/// Identity headers a client must never be able to set; stripped whatever `strip_headers` says.
+pub const DEFAULT_STRIP_HEADERS: [&str; 4] =
+    ["x-user-id", "x-tenant-id", "x-principal", "x-scopes"];
+
+/// `strip_headers` as read: the file's names in lowercase, then the defaults it left out.
+pub fn strip_headers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(deserializer)?;
+    Ok(with_defaults(
+        names.iter().map(|n| n.trim().to_ascii_lowercase()),
+    ))
+}
+
+/// `names` followed by the [`DEFAULT_STRIP_HEADERS`] not among them.
+pub fn with_defaults(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut names: Vec<String> = names.into_iter().collect();
+    for name in DEFAULT_STRIP_HEADERS {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// The rule of each `strip_headers` entry.
+pub fn header_name(name: &str, _: &()) -> garde::Result {
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map(drop)
+        .map_err(|_| garde::Error::new("is not a valid header name"))
+}
 
 /// Header carrying the gateway's request id; the service checks it against the assertion.
 pub const REQUEST_ID: &str = "x-request-id";

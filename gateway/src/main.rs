@@ -5,6 +5,7 @@
 //!   or SIGINT (fast). SIGHUP reloads tenants and routes.
 //! - `gateway check-config [--config <file> | <file>]`: validate and exit 0, or 64 (EX_USAGE)
 //!   with one line per bad key.
+//! - `--log-format json|pretty|auto` (any command) overrides `[log] format`.
 //! - `gateway dev-cert --out <dir> --hosts a,b`: a local CA and a server certificate for them.
 //!
 //! Bad configuration exits 64 before any port is bound.
@@ -15,8 +16,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use gateway::app::{build_server_with, StartError};
-use gateway::config::{ConfigError, GatewayConfig};
+use gateway::config::Config;
 use pingora::server::RunArgs;
+use service_config::cli::{refuse, report_check, CheckConfigArgs, LogArgs};
+use service_config::EXIT_CONFIG;
 
 /// jemalloc instead of glibc's malloc, for Rust and (unprefixed symbols) C code alike. A proxied
 /// request allocates and frees many small blocks across threads, and glibc's malloc pays for
@@ -28,8 +31,8 @@ use pingora::server::RunArgs;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// EX_USAGE: the configuration is unusable.
-const EX_USAGE: u8 = 64;
+/// How refusals at start name the program.
+const PROGRAM: &str = "gateway";
 
 /// Public Pingora TLS edge of the ExampleCo Timesheets API.
 ///
@@ -47,6 +50,8 @@ struct Cli {
         default_value = "gateway/config/gateway.example.toml"
     )]
     config: PathBuf,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -56,10 +61,7 @@ enum Command {
     /// Serve (the default).
     Run,
     /// Validate a configuration file and exit: 0 when usable, 64 with one line per bad key.
-    CheckConfig {
-        /// Path of the file (instead of --config).
-        file: Option<PathBuf>,
-    },
+    CheckConfig(CheckConfigArgs),
     /// Write a development CA (ca.crt) and server certificate (server.crt, server.key).
     DevCert {
         #[arg(long)]
@@ -73,8 +75,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run(&cli.config),
-        Command::CheckConfig { file } => check_config(file.as_deref().unwrap_or(&cli.config)),
+        Command::Run => run(&cli.config, &cli.log),
+        Command::CheckConfig(args) => {
+            let file = args.file.as_deref().unwrap_or(&cli.config);
+            report_check(Some(file), Config::load(file).map(|c| c.summary()))
+        }
         Command::DevCert { out, hosts } => match dev_cert(&out, &hosts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -85,19 +90,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config_path: &Path) -> ExitCode {
-    let config = match GatewayConfig::load(config_path) {
+fn run(config_path: &Path, log: &LogArgs) -> ExitCode {
+    let config = match Config::load(config_path) {
         Ok(config) => config,
-        Err(err) => return usage_error(config_path, err),
+        Err(err) => return refuse(PROGRAM, &err),
     };
     // Held until the server has stopped: dropping it exports the spans of the last requests.
-    let telemetry = match gateway::telemetry::init(&config) {
-        Ok(guard) => guard,
-        Err(err) => {
-            eprintln!("gateway: telemetry: {err}");
-            return ExitCode::from(EX_USAGE);
-        }
-    };
+    let telemetry =
+        match gateway::telemetry::init(&log.apply(config.log.clone()), &config.telemetry) {
+            Ok(guard) => guard,
+            Err(err) => {
+                eprintln!("{PROGRAM}: telemetry: {err}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
     match build_server_with(config, config_path) {
         Ok(server) => {
             // `run` returns after a graceful (SIGTERM) or fast (SIGINT) shutdown, where
@@ -107,40 +113,13 @@ fn run(config_path: &Path) -> ExitCode {
             drop(telemetry);
             ExitCode::SUCCESS
         }
-        Err(StartError::Config(err)) => usage_error(config_path, err),
+        Err(StartError::Config(err)) => refuse(PROGRAM, &err),
         Err(err) => {
             tracing::error!(error = %err, "gateway cannot start");
-            eprintln!("gateway: {err}");
-            ExitCode::from(EX_USAGE)
+            eprintln!("{PROGRAM}: {err}");
+            ExitCode::from(EXIT_CONFIG)
         }
     }
-}
-
-fn check_config(file: &Path) -> ExitCode {
-    match GatewayConfig::load(file) {
-        Ok(config) => {
-            println!(
-                "{}: ok ({} tenants, {} routes)",
-                file.display(),
-                config.tenants.len(),
-                config.routes.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(err) => usage_error(file, err),
-    }
-}
-
-fn usage_error(file: &Path, err: ConfigError) -> ExitCode {
-    match err {
-        ConfigError::Invalid(issues) => {
-            for issue in issues {
-                eprintln!("{}: {issue}", file.display());
-            }
-        }
-        other => eprintln!("gateway: {other}"),
-    }
-    ExitCode::from(EX_USAGE)
 }
 
 fn dev_cert(out: &Path, hosts: &[String]) -> anyhow::Result<()> {

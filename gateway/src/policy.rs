@@ -1,5 +1,5 @@
-//! Route authorization: the [`RouteTable`] (method + path pattern → [`RouteRule`]) and
-//! [`authorize`], which checks a principal's scopes against a rule.
+//! Route authorization: the [`RouteTable`] (method + path pattern → [`RouteRule`]), read from the
+//! `[[route]]` sections, and [`authorize`], which checks a principal's scopes against a rule.
 //!
 //! Routes not listed are denied: [`RouteTable::find`] returns `None` and the proxy refuses the
 //! request before any token work. Paths with dot segments (`.`, `..`, or their percent-encoded
@@ -8,29 +8,12 @@
 //!
 //! What it does not hold: token validation (`auth`) and the rendering of refusals (`respond`).
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use service_config::Issues;
 use timesheet_domain::{Principal, Scope};
 
-use crate::config::{route_key, ConfigIssue};
-
-/// Name of the route array in the config file (`[[route]]`).
-pub(crate) const RAW_ROUTE_KEY: &str = "route";
-
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
-/// `[[route]]` as written in the file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawRoute {
-    method: String,
-    path: String,
-    #[serde(default)]
-    scopes: Vec<String>,
-    #[serde(default)]
-    mode: ScopeMode,
-    #[serde(default)]
-    public: bool,
-}
 
 /// Whether a route needs any one of its scopes or all of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -41,96 +24,101 @@ pub enum ScopeMode {
     All,
 }
 
-/// One route and what it requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `[[route]]`: one route and what it requires.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
 pub struct RouteRule {
-    /// Upper-case HTTP method, matched exactly.
+    /// Upper-case HTTP method (any case in the file), matched exactly.
+    #[serde(deserialize_with = "uppercase")]
+    #[garde(custom(listed_method))]
     pub method: String,
-    pub pattern: PathPattern,
+    #[garde(skip)]
+    pub path: PathPattern,
+    #[serde(default, deserialize_with = "scopes")]
+    #[garde(skip)]
     pub scopes: Vec<Scope>,
+    #[serde(default)]
+    #[garde(skip)]
     pub mode: ScopeMode,
     /// Served without a token (the OpenAPI document).
+    #[serde(default)]
+    #[garde(skip)]
     pub public: bool,
 }
 
 impl RouteRule {
     /// The pattern as configured: a low-cardinality label for metrics and logs.
     pub fn label(&self) -> &str {
-        self.pattern.as_str()
+        self.path.as_str()
     }
 }
 
-/// The routes, matched in configuration order; the first match wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+fn uppercase<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    String::deserialize(deserializer).map(|m| m.to_ascii_uppercase())
+}
+
+fn listed_method(method: &str, _: &()) -> garde::Result {
+    if METHODS.contains(&method) {
+        return Ok(());
+    }
+    Err(garde::Error::new(format!(
+        "{method:?} is not one of {}",
+        METHODS.join(", ")
+    )))
+}
+
+/// A scope of this API, as `scopes` lists it.
+struct ScopeName(Scope);
+
+impl<'de> Deserialize<'de> for ScopeName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Scope::parse(&raw)
+            .map(ScopeName)
+            .ok_or_else(|| D::Error::custom(format!("{raw:?} is not a scope of this API")))
+    }
+}
+
+fn scopes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Scope>, D::Error> {
+    let names = Vec::<ScopeName>::deserialize(deserializer)?;
+    Ok(names.into_iter().map(|ScopeName(scope)| scope).collect())
+}
+
+/// The routes (`[[route]]`), matched in configuration order; the first match wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(transparent)]
+#[garde(transparent)]
 pub struct RouteTable {
+    #[garde(dive)]
     routes: Vec<RouteRule>,
 }
 
 impl RouteTable {
-    pub(crate) fn from_raw(raw: Vec<RawRoute>) -> Result<Self, Vec<ConfigIssue>> {
-        let mut issues = Vec::new();
-        let mut routes: Vec<RouteRule> = Vec::with_capacity(raw.len());
-        for (i, route) in raw.into_iter().enumerate() {
-            let before = issues.len();
-            let method = route.method.to_ascii_uppercase();
-            if !METHODS.contains(&method.as_str()) {
-                issues.push(ConfigIssue::new(
-                    route_key(i, "method"),
-                    format!("{:?} is not one of {}", route.method, METHODS.join(", ")),
-                ));
-            }
-            let pattern = PathPattern::parse(&route.path)
-                .map_err(|why| issues.push(ConfigIssue::new(route_key(i, "path"), why)))
-                .ok();
-            let mut scopes = Vec::with_capacity(route.scopes.len());
-            for (s, raw_scope) in route.scopes.iter().enumerate() {
-                match Scope::parse(raw_scope) {
-                    Some(scope) => scopes.push(scope),
-                    None => issues.push(ConfigIssue::new(
-                        route_key(i, &format!("scopes[{s}]")),
-                        format!("{raw_scope:?} is not a scope of this API"),
-                    )),
+    /// The rules across a route's fields and across routes: a public route takes no scopes,
+    /// any other at least one, and no method and path are listed twice.
+    pub fn check(&self, issues: &mut Issues) {
+        for (i, route) in self.routes.iter().enumerate() {
+            match (route.public, route.scopes.is_empty()) {
+                (true, false) => {
+                    issues.push(
+                        format!("route[{i}].scopes"),
+                        "a public route takes no scopes",
+                    );
                 }
-            }
-            if route.public && !route.scopes.is_empty() {
-                issues.push(ConfigIssue::new(
-                    route_key(i, "scopes"),
-                    "a public route takes no scopes",
-                ));
-            }
-            if !route.public && route.scopes.is_empty() {
                 // An empty list would admit any valid token; say `public` or name the scopes.
-                issues.push(ConfigIssue::new(
-                    route_key(i, "scopes"),
+                (false, true) => issues.push(
+                    format!("route[{i}].scopes"),
                     "a non-public route needs at least one scope",
-                ));
+                ),
+                _ => {}
             }
-            let Some(pattern) = pattern else { continue };
-            if issues.len() != before {
-                continue;
-            }
-            if let Some(j) = routes
+            let earlier = &self.routes[..i];
+            if let Some(j) = earlier
                 .iter()
-                .position(|r| r.method == method && r.pattern == pattern)
+                .position(|r| r.method == route.method && r.path == route.path)
             {
-                issues.push(ConfigIssue::new(
-                    route_key(i, "path"),
-                    format!("duplicates route[{j}]"),
-                ));
-                continue;
+                issues.push(format!("route[{i}].path"), format!("duplicates route[{j}]"));
             }
-            routes.push(RouteRule {
-                method,
-                pattern,
-                scopes,
-                mode: route.mode,
-                public: route.public,
-            });
-        }
-        if issues.is_empty() {
-            Ok(Self { routes })
-        } else {
-            Err(issues)
         }
     }
 
@@ -140,7 +128,7 @@ impl RouteTable {
         let path = path.split(['?', '#']).next().unwrap_or(path);
         self.routes
             .iter()
-            .find(|r| r.method == method && r.pattern.matches(path))
+            .find(|r| r.method == method && r.path.matches(path))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &RouteRule> {
@@ -158,7 +146,8 @@ impl RouteTable {
 
 /// A path pattern: literal segments, `{param}` segments (one non-empty segment each) and an
 /// optional trailing `/*` (zero or more further segments).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct PathPattern {
     raw: String,
     segments: Vec<Segment>,
@@ -169,6 +158,14 @@ pub struct PathPattern {
 enum Segment {
     Literal(String),
     Param,
+}
+
+impl TryFrom<String> for PathPattern {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
 }
 
 impl PathPattern {

@@ -18,9 +18,8 @@ use tracing::Instrument as _;
 use crate::access_log::AccessRecord;
 use crate::admission::{admit, Admitted, AuthorizationHeader, Refusal, RequestFacts};
 use crate::assertion_cache::Assertions;
-use crate::config::UpstreamConfig;
 use crate::ctx::RequestCtx;
-use crate::forward;
+use crate::forward::{self, UpstreamConfig};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::respond::{self, SyntheticResponse};
@@ -49,7 +48,7 @@ impl ProxyHttp for Gateway {
         let rt = self.runtime.load();
         let req = session.req_header();
         // Looked up ahead of admission only to name the span; admission decides.
-        let listed = rt.config.routes.find(req.method.as_str(), req.uri.path());
+        let listed = rt.config.route.find(req.method.as_str(), req.uri.path());
         ctx.span = telemetry::request_span(req, &ctx.request_id, listed.map(|r| r.label()));
         let facts = RequestFacts {
             method: req.method.as_str(),
@@ -99,7 +98,7 @@ impl ProxyHttp for Gateway {
         let strip = ctx
             .runtime
             .as_ref()
-            .map(|rt| rt.config.proxy.strip_headers.as_slice())
+            .map(|rt| rt.config.strip_headers.as_slice())
             .unwrap_or(&[]);
         let client_ip = session
             .client_addr()

@@ -10,11 +10,33 @@
 use std::time::Duration;
 
 use pingora_limits::rate::Rate as Estimator;
-
-use crate::config::{Rate, TenantConfig};
+use serde::Deserialize;
+use timesheet_domain::TenantId;
 
 /// Length of one counting window, hence also the `Retry-After` the client gets.
 const WINDOW: Duration = Duration::from_secs(1);
+
+/// `rate_limit` of a `[[tenant]]`: an absent limit is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    /// All the tenant's requests together.
+    #[garde(dive)]
+    pub tenant: Option<Rate>,
+    /// Each client of the tenant (the token's client id, else its subject) on its own.
+    #[garde(dive)]
+    pub client: Option<Rate>,
+}
+
+/// `{ requests_per_second = 100, burst = 200 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    #[garde(range(min = 1))]
+    pub requests_per_second: u32,
+    #[garde(range(min = 1))]
+    pub burst: u32,
+}
 
 /// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,16 +79,20 @@ impl RateLimiter {
     }
 
     /// Counts one request of `client` (client id, or subject when the token names no client)
-    /// at `tenant` and says whether it may pass.
-    pub fn check(&self, tenant: &TenantConfig, client: &str) -> Result<(), Limited> {
-        let limits = tenant.rate_limit;
+    /// at `tenant`, whose limits are `limits`, and says whether it may pass.
+    pub fn check(
+        &self,
+        tenant: &TenantId,
+        limits: &RateLimits,
+        client: &str,
+    ) -> Result<(), Limited> {
         if let Some(limit) = limits.tenant {
-            if over(&self.tenants, &tenant.id.as_ref(), limit) {
+            if over(&self.tenants, &tenant.as_ref(), limit) {
                 return Err(limited(LimitScope::Tenant));
             }
         }
-        if let Some(limit) = limits.per_client {
-            if over(&self.clients, &(tenant.id.as_ref(), client), limit) {
+        if let Some(limit) = limits.client {
+            if over(&self.clients, &(tenant.as_ref(), client), limit) {
                 return Err(limited(LimitScope::Client));
             }
         }
@@ -92,21 +118,10 @@ fn over<K: std::hash::Hash>(estimator: &Estimator, key: &K, limit: Rate) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{KeySource, TenantRateLimit};
 
-    fn tenant(id: &str, tenant: Option<Rate>, per_client: Option<Rate>) -> TenantConfig {
-        TenantConfig {
-            id: timesheet_domain::TenantId::parse(id).unwrap(),
-            issuer: "https://x.example.com/".into(),
-            audiences: vec!["aud".into()],
-            algorithms: vec![jsonwebtoken::Algorithm::RS256],
-            key_source: KeySource::JwksUri("https://x.example.com/jwks".into()),
-            org_id: None,
-            hostnames: vec![],
-            rate_limit: TenantRateLimit { tenant, per_client },
-            leeway_secs: 0,
-            tls: None,
-        }
+    /// A tenant id and its limits.
+    fn tenant(id: &str, tenant: Option<Rate>, client: Option<Rate>) -> (TenantId, RateLimits) {
+        (TenantId::parse(id).unwrap(), RateLimits { tenant, client })
     }
 
     const TINY: Rate = Rate {
@@ -118,13 +133,13 @@ mod tests {
     fn a_client_over_its_burst_is_limited_and_others_are_not() {
         let limiter = RateLimiter::new();
         let t = tenant("acme", None, Some(TINY));
-        assert!(limiter.check(&t, "c1").is_ok());
-        assert!(limiter.check(&t, "c1").is_ok());
-        let refused = limiter.check(&t, "c1").unwrap_err();
+        assert!(limiter.check(&t.0, &t.1, "c1").is_ok());
+        assert!(limiter.check(&t.0, &t.1, "c1").is_ok());
+        let refused = limiter.check(&t.0, &t.1, "c1").unwrap_err();
         assert_eq!(refused.scope, LimitScope::Client);
         assert_eq!(refused.retry_after, Duration::from_secs(1));
         assert!(
-            limiter.check(&t, "c2").is_ok(),
+            limiter.check(&t.0, &t.1, "c2").is_ok(),
             "another client has its own budget"
         );
     }
@@ -133,14 +148,14 @@ mod tests {
     fn the_tenant_limit_counts_all_clients_together() {
         let limiter = RateLimiter::new();
         let t = tenant("acme", Some(TINY), None);
-        assert!(limiter.check(&t, "c1").is_ok());
-        assert!(limiter.check(&t, "c2").is_ok());
+        assert!(limiter.check(&t.0, &t.1, "c1").is_ok());
+        assert!(limiter.check(&t.0, &t.1, "c2").is_ok());
         assert_eq!(
-            limiter.check(&t, "c3").unwrap_err().scope,
+            limiter.check(&t.0, &t.1, "c3").unwrap_err().scope,
             LimitScope::Tenant
         );
         let other = tenant("other", Some(TINY), None);
-        assert!(limiter.check(&other, "c1").is_ok());
+        assert!(limiter.check(&other.0, &other.1, "c1").is_ok());
     }
 
     #[test]
@@ -148,7 +163,7 @@ mod tests {
         let limiter = RateLimiter::new();
         let t = tenant("acme", None, None);
         for _ in 0..1000 {
-            assert!(limiter.check(&t, "c1").is_ok());
+            assert!(limiter.check(&t.0, &t.1, "c1").is_ok());
         }
     }
 }

@@ -14,12 +14,12 @@ use timesheet_domain::TenantId;
 
 use crate::auth::jwks::JwksBuildError;
 use crate::auth::{Authenticator, FetchError, JwksCache};
-use crate::config::{ConfigError, GatewayConfig};
+use crate::config::Config;
 
 /// One consistent configuration and the objects built from it.
 #[derive(Debug)]
 pub struct Runtime {
-    pub config: GatewayConfig,
+    pub config: Config,
     pub auth: Arc<Authenticator>,
 }
 
@@ -27,18 +27,26 @@ impl Runtime {
     /// Builds the authenticator for `config` and primes its keys; returns the tenants whose
     /// keys could not be fetched alongside.
     pub async fn build(
-        config: GatewayConfig,
+        config: Config,
     ) -> Result<(Self, Vec<(TenantId, FetchError)>), JwksBuildError> {
-        let jwks = Arc::new(JwksCache::new(&config.jwks, &config.tenants)?);
+        let jwks = Arc::new(JwksCache::new(&config.jwks, &config.tenant)?);
         let failures = jwks.prime().await;
-        let auth = Arc::new(Authenticator::new(&config, jwks));
+        let auth = Arc::new(Authenticator::new(
+            &config.tenant,
+            &config.token_cache,
+            jwks,
+        ));
         Ok((Self { config, auth }, failures))
     }
 
     /// Builds without fetching keys (tests of paths that never reach a key).
-    pub fn unprimed(config: GatewayConfig) -> Result<Self, JwksBuildError> {
-        let jwks = Arc::new(JwksCache::new(&config.jwks, &config.tenants)?);
-        let auth = Arc::new(Authenticator::new(&config, jwks));
+    pub fn unprimed(config: Config) -> Result<Self, JwksBuildError> {
+        let jwks = Arc::new(JwksCache::new(&config.jwks, &config.tenant)?);
+        let auth = Arc::new(Authenticator::new(
+            &config.tenant,
+            &config.token_cache,
+            jwks,
+        ));
         Ok(Self { config, auth })
     }
 }
@@ -47,7 +55,7 @@ impl Runtime {
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
     #[error("{0}")]
-    Config(#[from] ConfigError),
+    Config(#[from] service_config::ConfigError),
     #[error("building the JWKS client: {0}")]
     Jwks(#[from] JwksBuildError),
     #[error("keys of tenant {tenant} could not be fetched: {source}")]
@@ -80,7 +88,7 @@ impl SharedRuntime {
 
     /// Re-reads the file; swaps in the new runtime only if it is valid and primed.
     pub async fn reload(&self) -> Result<(), ReloadError> {
-        let config = GatewayConfig::load(&self.path)?;
+        let config = Config::load(&self.path)?;
         let (runtime, failures) = Runtime::build(config).await?;
         if let Some((tenant, source)) = failures.into_iter().next() {
             return Err(ReloadError::Keys { tenant, source });

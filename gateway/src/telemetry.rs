@@ -1,6 +1,6 @@
-//! Logs and traces of the gateway: JSON lines (the access log and operational logs share one
-//! stream, filtered by `GATEWAY_LOG`, or `RUST_LOG` which wins) and, when `[telemetry]` names an
-//! OTLP endpoint, spans exported through `service-telemetry`.
+//! Logs and traces of the gateway: log lines as `[log]` says (the access log and operational
+//! logs share one stream, filtered by `log.filter`, or `RUST_LOG` which wins) and, when
+//! `[telemetry]` names an OTLP endpoint, spans exported through `service-telemetry`.
 //!
 //! One request is one trace branch: a server span `request` (continuing the client's
 //! `traceparent`, so the importer's trace goes on here), `jwt.verify` and `jwks.fetch` below it
@@ -18,16 +18,16 @@
 //! as JSON (and re-parsed on every `record`) and a parse of those fields per access line.
 
 use pingora::http::RequestHeader;
-use service_telemetry::{Guard, TelemetryError, TRACEPARENT, TRACESTATE};
+use service_telemetry::{
+    Guard, LogConfig, TelemetryConfig, TelemetryError, TracingConfig, TRACEPARENT, TRACESTATE,
+};
 use tracing::field::Empty;
 use tracing::Span;
 
-use crate::config::{GatewayConfig, UpstreamConfig};
+use crate::forward::UpstreamConfig;
 
 /// `service.name` of the gateway's spans.
 pub const SERVICE_NAME: &str = "gateway";
-/// The gateway's own log filter variable (an `EnvFilter` directive; `RUST_LOG` wins).
-pub const ENV_LOG: &str = "GATEWAY_LOG";
 
 /// Target of the per-request spans (`request`, `upstream`, `jwt.verify`). Not a module path,
 /// so that no `gateway::…=level` directive a log filter holds reaches it by prefix.
@@ -36,18 +36,15 @@ pub const SPAN_TARGET: &str = "gateway_span";
 /// Installs the global subscriber (and the exporter, with an endpoint). Keep the guard until
 /// the server has stopped: dropping it exports the last spans.
 ///
-/// The log filter is `GATEWAY_LOG` (default `info`) through [`log_filter`]. `RUST_LOG`, when
-/// set, is used as written (service-telemetry's rule): a debugging override that may log the
-/// spans too, at their cost.
+/// The log filter is `log.filter` (which `GATEWAY_LOG` sets) through [`log_filter`].
+/// `RUST_LOG`, when set, is used as written (service-telemetry's rule): a debugging override
+/// that may log the spans too, at their cost.
 ///
 /// Fails on an unusable endpoint or when a subscriber is already installed.
-pub fn init(config: &GatewayConfig) -> Result<Guard, TelemetryError> {
-    let filter = std::env::var(ENV_LOG).unwrap_or_else(|_| "info".to_owned());
-    service_telemetry::init(
-        &config
-            .telemetry
-            .telemetry(SERVICE_NAME, &log_filter(&filter)),
-    )
+pub fn init(log: &LogConfig, tracing: &TracingConfig) -> Result<Guard, TelemetryError> {
+    let mut config = TelemetryConfig::from_sections(SERVICE_NAME, log, tracing);
+    config.filter = log_filter(&config.filter);
+    service_telemetry::init(&config)
 }
 
 /// The log layer's filter: `filter` with the per-request spans turned off, unless it names
@@ -133,8 +130,8 @@ mod tests {
     use std::net::SocketAddr;
     use std::time::Duration;
 
+    use service_telemetry::build_subscriber;
     use service_telemetry::testing::CapturedLines;
-    use service_telemetry::{build_subscriber, TelemetryConfig};
 
     use super::*;
 

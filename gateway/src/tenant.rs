@@ -1,73 +1,270 @@
-//! Which tenant a token belongs to: the [`TenantRegistry`] and its pure [`TenantRegistry::resolve`].
+//! Which tenant a token belongs to: the `[[tenant]]` sections ([`TenantConfig`]) read into the
+//! [`TenantRegistry`], and its pure [`TenantRegistry::resolve`].
 //!
 //! Resolution uses the token's `iss` (exact match), then its `org_id` where tenants share an
 //! issuer and differ by Auth0 Organization, and the request's host where tenants have their own
 //! hostnames. The rules that keep this unambiguous (unique ids, unique hostnames, unique
-//! issuer/organization pairs among tenants without hostnames) are checked when the registry is
-//! built, so resolution never has to pick between two tenants.
+//! issuer/organization pairs among tenants without hostnames) are checked when the configuration
+//! is loaded ([`TenantRegistry::check`]), so resolution never has to pick between two tenants.
 //!
 //! What it does not hold: signature checks. The `iss`/`org_id` read here come from the
 //! *unverified* payload and only choose whose keys to verify with; `auth::verify` checks them
 //! again after the signature.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use jsonwebtoken::Algorithm;
+use serde::{Deserialize, Deserializer};
+use service_config::rule::within;
+use service_config::Issues;
 use timesheet_domain::TenantId;
 
-use crate::auth::AuthError;
-use crate::config::{ConfigIssue, TenantConfig};
+use crate::ratelimit::RateLimits;
 
-/// The configured tenants, indexed for resolution.
-#[derive(Debug, Clone)]
+/// `[[tenant]]`: who issues a tenant's tokens, how they are checked, and where it is served.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    #[garde(skip)]
+    pub id: TenantId,
+    /// Compared to `iss` exactly (Auth0 issuers end with `/`).
+    #[garde(custom(issuer_url))]
+    pub issuer: String,
+    /// Accepted `aud` values; one match suffices.
+    #[garde(length(min = 1), inner(custom(trimmed)))]
+    pub audiences: Vec<String>,
+    #[serde(default = "default_algorithms")]
+    #[garde(length(min = 1), inner(custom(asymmetric)))]
+    pub algorithms: Vec<Algorithm>,
+    /// Where the signing keys are: a JWKS URL, or an OIDC discovery URL resolved once to its
+    /// `jwks_uri`; exactly one of the two ([`TenantRegistry::check`]).
+    #[garde(skip)]
+    pub jwks_uri: Option<String>,
+    #[garde(custom(discovery_url))]
+    pub discovery: Option<String>,
+    /// Auth0 Organizations: tokens must carry exactly this `org_id`.
+    #[garde(length(min = 1))]
+    pub org_id: Option<String>,
+    /// Lowercase hostnames; when set, the tenant is served only on them.
+    #[serde(default, deserialize_with = "lowercase")]
+    #[garde(inner(custom(hostname)))]
+    pub hostnames: Vec<String>,
+    #[serde(default)]
+    #[garde(dive)]
+    pub rate_limit: RateLimits,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (whole seconds).
+    #[serde(default = "default_leeway", with = "humantime_serde")]
+    #[garde(custom(within(Duration::ZERO, Duration::from_secs(300))))]
+    pub leeway: Duration,
+    /// Certificate (and key) served, by SNI, on the tenant's hostnames.
+    #[garde(skip)]
+    pub cert_file: Option<PathBuf>,
+    #[garde(skip)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// Algorithms a tenant may allow. Symmetric ones (HS*) never are: the gateway holds no shared
+/// secrets, and an HS* allow-list is the classic "RSA public key as HMAC secret" confusion.
+pub const SUPPORTED_ALGORITHMS: [Algorithm; 7] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+fn default_algorithms() -> Vec<Algorithm> {
+    vec![Algorithm::RS256]
+}
+
+fn default_leeway() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn lowercase<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(deserializer)?;
+    Ok(names.iter().map(|n| n.to_ascii_lowercase()).collect())
+}
+
+fn discovery_url(url: &Option<String>, _: &()) -> garde::Result {
+    match url {
+        Some(url) if !url.ends_with(DISCOVERY_PATH) => {
+            Err(garde::Error::new(format!("must end with {DISCOVERY_PATH}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn issuer_url(issuer: &str, _: &()) -> garde::Result {
+    check_url(issuer, true).map_err(garde::Error::new)
+}
+
+/// Compared exactly, so surrounding spaces would never match.
+fn trimmed(value: &str, _: &()) -> garde::Result {
+    if value.is_empty() || value.trim() != value {
+        return Err(garde::Error::new(
+            "must be non-empty, without surrounding spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn asymmetric(alg: &Algorithm, _: &()) -> garde::Result {
+    if SUPPORTED_ALGORITHMS.contains(alg) {
+        return Ok(());
+    }
+    Err(garde::Error::new(format!(
+        "{alg:?} is refused: only asymmetric RS256, RS384, RS512, PS256, ES256, ES384 and EdDSA"
+    )))
+}
+
+fn hostname(host: &str, _: &()) -> garde::Result {
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    };
+    if host.len() <= 253 && host.split('.').all(label) {
+        return Ok(());
+    }
+    Err(garde::Error::new(
+        "must be a DNS name without scheme, port or wildcard",
+    ))
+}
+
+/// An absolute `https://` URL, or `http://` when allowed or on a loopback host (a local IdP).
+/// Plain HTTP elsewhere would let anyone on the path substitute signing keys.
+pub fn check_url(raw: &str, allow_http: bool) -> Result<(), String> {
+    let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http || loopback => {}
+        "http" => return Err("must be https (or set jwks.allow_http for a dev stack)".to_owned()),
+        other => return Err(format!("scheme {other:?} is not http(s)")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".to_owned());
+    }
+    Ok(())
+}
+
+/// Why no tenant takes a token (see [`TenantRegistry::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// No tenant has the token's issuer.
+    #[error("no tenant has this issuer")]
+    WrongIssuer,
+    /// The issuer's tenants are not served at this host.
+    #[error("no tenant of this issuer is served at this host")]
+    WrongTenant,
+    /// The token's organization is not the tenant's.
+    #[error("no tenant of this issuer has this organization")]
+    WrongOrganization,
+}
+
+/// The configured tenants (`[[tenant]]`), indexed for resolution.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "Vec<TenantConfig>")]
 pub struct TenantRegistry {
     tenants: Vec<Arc<TenantConfig>>,
     by_host: HashMap<String, usize>,
 }
 
-impl TenantRegistry {
-    /// Builds the registry, refusing configurations where a token could match two tenants.
-    pub fn new(tenants: Vec<TenantConfig>) -> Result<Self, Vec<ConfigIssue>> {
-        let mut issues = Vec::new();
+impl From<Vec<TenantConfig>> for TenantRegistry {
+    /// Indexes `tenants`; [`TenantRegistry::check`] says whether they are usable.
+    fn from(tenants: Vec<TenantConfig>) -> Self {
         let mut by_host = HashMap::new();
         for (i, tenant) in tenants.iter().enumerate() {
-            if let Some(j) = tenants[..i].iter().position(|t| t.id == tenant.id) {
-                issues.push(ConfigIssue::new(
-                    format!("tenant[{i}].id"),
-                    format!("duplicates tenant[{j}].id"),
-                ));
+            for host in &tenant.hostnames {
+                by_host.entry(host.clone()).or_insert(i);
+            }
+        }
+        Self {
+            tenants: tenants.into_iter().map(Arc::new).collect(),
+            by_host,
+        }
+    }
+}
+
+impl garde::Validate for TenantRegistry {
+    type Context = ();
+
+    fn validate_into(
+        &self,
+        ctx: &(),
+        parent: &mut dyn FnMut() -> garde::Path,
+        report: &mut garde::Report,
+    ) {
+        self.tenants.validate_into(ctx, parent, report);
+    }
+}
+
+impl TenantRegistry {
+    /// The rules across a tenant's keys and across tenants: one key source with a usable URL
+    /// (plain HTTP as `allow_http` says), both certificate files or neither, and nothing that
+    /// would let a token match two tenants (ids, hostnames, and issuer and organization among
+    /// tenants without hostnames, are unique).
+    pub fn check(&self, allow_http: bool, issues: &mut Issues) {
+        if self.tenants.is_empty() {
+            issues.push("tenant", "at least one [[tenant]] is required");
+        }
+        for (i, tenant) in self.tenants.iter().enumerate() {
+            let at = format!("tenant[{i}]");
+            let sources = [
+                ("jwks_uri", &tenant.jwks_uri),
+                ("discovery", &tenant.discovery),
+            ];
+            match sources.iter().filter(|(_, url)| url.is_some()).count() {
+                0 => issues.push(&at, "one of jwks_uri or discovery is required"),
+                1 => {}
+                _ => issues.push(&at, "set jwks_uri or discovery, not both"),
+            }
+            for (key, url) in sources {
+                if let Some(Err(why)) = url.as_deref().map(|url| check_url(url, allow_http)) {
+                    issues.push(format!("{at}.{key}"), why);
+                }
+            }
+            if tenant.cert_file.is_some() != tenant.key_file.is_some() {
+                issues.push(&at, "set both cert_file and key_file, or neither");
+            } else if tenant.cert_file.is_some() && tenant.hostnames.is_empty() {
+                let why = "needs hostnames: the certificate is chosen by SNI";
+                issues.push(format!("{at}.cert_file"), why);
+            }
+            let earlier = &self.tenants[..i];
+            if let Some(j) = earlier.iter().position(|t| t.id == tenant.id) {
+                issues.push(format!("{at}.id"), format!("duplicates tenant[{j}].id"));
             }
             for (h, host) in tenant.hostnames.iter().enumerate() {
-                if let Some(j) = by_host.insert(host.clone(), i) {
-                    issues.push(ConfigIssue::new(
-                        format!("tenant[{i}].hostnames[{h}]"),
-                        format!("{host} is already a hostname of tenant[{j}]"),
-                    ));
+                if let Some(j) = earlier.iter().position(|t| t.hostnames.contains(host)) {
+                    let why = format!("{host} is already a hostname of tenant[{j}]");
+                    issues.push(format!("{at}.hostnames[{h}]"), why);
                 }
             }
             // Tenants without hostnames are told apart only by issuer and organization.
-            if tenant.hostnames.is_empty() {
-                let clash = tenants[..i].iter().position(|t| {
-                    t.hostnames.is_empty() && t.issuer == tenant.issuer && t.org_id == tenant.org_id
-                });
-                if let Some(j) = clash {
-                    issues.push(ConfigIssue::new(
-                        format!("tenant[{i}]"),
-                        format!(
-                            "has the same issuer and org_id as tenant[{j}]; give one of them \
-                             an org_id or hostnames"
-                        ),
-                    ));
-                }
+            let twin = earlier.iter().position(|t| {
+                t.hostnames.is_empty() && t.issuer == tenant.issuer && t.org_id == tenant.org_id
+            });
+            if let Some(j) = twin.filter(|_| tenant.hostnames.is_empty()) {
+                let why = format!(
+                    "has the same issuer and org_id as tenant[{j}]; give one of them an org_id \
+                     or hostnames"
+                );
+                issues.push(&at, why);
             }
         }
-        if !issues.is_empty() {
-            return Err(issues);
-        }
-        Ok(Self {
-            tenants: tenants.into_iter().map(Arc::new).collect(),
-            by_host,
-        })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<TenantConfig>> {
@@ -88,18 +285,18 @@ impl TenantRegistry {
 
     /// The tenant a token with this `iss` and `org_id`, presented at `host`, belongs to.
     ///
-    /// Fails with [`AuthError::WrongIssuer`] when no tenant has the issuer,
-    /// [`AuthError::WrongTenant`] when the host belongs to another tenant (or the issuer's tenants
-    /// are served only on their own hostnames), and [`AuthError::WrongOrganization`] when the
-    /// token's organization is not the tenant's.
+    /// Fails with [`ResolveError::WrongIssuer`] when no tenant has the issuer,
+    /// [`ResolveError::WrongTenant`] when the host belongs to another tenant (or the issuer's
+    /// tenants are served only on their own hostnames), and [`ResolveError::WrongOrganization`]
+    /// when the token's organization is not the tenant's.
     pub fn resolve(
         &self,
         host: Option<&str>,
         issuer: &str,
         org_id: Option<&str>,
-    ) -> Result<&Arc<TenantConfig>, AuthError> {
+    ) -> Result<&Arc<TenantConfig>, ResolveError> {
         if !self.tenants.iter().any(|t| t.issuer == issuer) {
-            return Err(AuthError::WrongIssuer);
+            return Err(ResolveError::WrongIssuer);
         }
         let host_tenant = host
             .map(normalize_host)
@@ -119,7 +316,7 @@ impl TenantRegistry {
                 .collect(),
         };
         if candidates.is_empty() {
-            return Err(AuthError::WrongTenant);
+            return Err(ResolveError::WrongTenant);
         }
         if let Some(org) = org_id {
             if let Some(tenant) = candidates.iter().find(|t| t.org_id.as_deref() == Some(org)) {
@@ -131,7 +328,7 @@ impl TenantRegistry {
         let uses_orgs = candidates.iter().any(|t| t.org_id.is_some());
         match candidates.iter().find(|t| t.org_id.is_none()) {
             Some(tenant) if org_id.is_none() || !uses_orgs => Ok(tenant),
-            _ => Err(AuthError::WrongOrganization),
+            _ => Err(ResolveError::WrongOrganization),
         }
     }
 }
@@ -154,20 +351,21 @@ pub fn normalize_host(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{KeySource, TenantRateLimit};
 
     fn tenant(id: &str, issuer: &str, org: Option<&str>, hosts: &[&str]) -> TenantConfig {
         TenantConfig {
             id: TenantId::parse(id).unwrap(),
             issuer: issuer.to_owned(),
             audiences: vec!["https://api".to_owned()],
-            algorithms: vec![jsonwebtoken::Algorithm::RS256],
-            key_source: KeySource::JwksUri(format!("{issuer}.well-known/jwks.json")),
+            algorithms: vec![Algorithm::RS256],
+            jwks_uri: Some(format!("{issuer}.well-known/jwks.json")),
+            discovery: None,
             org_id: org.map(str::to_owned),
             hostnames: hosts.iter().map(|h| (*h).to_owned()).collect(),
-            rate_limit: TenantRateLimit::default(),
-            leeway_secs: 30,
-            tls: None,
+            rate_limit: RateLimits::default(),
+            leeway: Duration::from_secs(30),
+            cert_file: None,
+            key_file: None,
         }
     }
 
@@ -175,17 +373,16 @@ mod tests {
     const B: &str = "https://b.auth0.com/";
 
     fn registry() -> TenantRegistry {
-        TenantRegistry::new(vec![
+        TenantRegistry::from(vec![
             tenant("alpha", A, None, &["alpha.example.com"]),
             tenant("beta", B, None, &["beta.example.com"]),
             tenant("shared-x", "https://shared.auth0.com/", Some("org_x"), &[]),
             tenant("shared-y", "https://shared.auth0.com/", Some("org_y"), &[]),
             tenant("plain", "https://plain.auth0.com/", None, &[]),
         ])
-        .unwrap()
     }
 
-    fn resolved(host: Option<&str>, iss: &str, org: Option<&str>) -> Result<String, AuthError> {
+    fn resolved(host: Option<&str>, iss: &str, org: Option<&str>) -> Result<String, ResolveError> {
         registry()
             .resolve(host, iss, org)
             .map(|t| t.id.as_ref().to_owned())
@@ -211,7 +408,7 @@ mod tests {
     fn a_token_of_tenant_b_at_tenant_a_hostname_is_refused() {
         assert_eq!(
             resolved(Some("alpha.example.com"), B, None),
-            Err(AuthError::WrongTenant)
+            Err(ResolveError::WrongTenant)
         );
     }
 
@@ -219,21 +416,21 @@ mod tests {
     fn tenants_with_hostnames_are_not_served_on_other_hosts() {
         assert_eq!(
             resolved(Some("127.0.0.1:8443"), A, None),
-            Err(AuthError::WrongTenant)
+            Err(ResolveError::WrongTenant)
         );
-        assert_eq!(resolved(None, A, None), Err(AuthError::WrongTenant));
+        assert_eq!(resolved(None, A, None), Err(ResolveError::WrongTenant));
     }
 
     #[test]
     fn an_unknown_issuer_is_a_wrong_issuer() {
         assert_eq!(
             resolved(None, "https://evil.example/", None),
-            Err(AuthError::WrongIssuer)
+            Err(ResolveError::WrongIssuer)
         );
         // Exact match: the missing trailing slash is another issuer.
         assert_eq!(
             resolved(None, "https://plain.auth0.com", None),
-            Err(AuthError::WrongIssuer)
+            Err(ResolveError::WrongIssuer)
         );
     }
 
@@ -244,9 +441,12 @@ mod tests {
         assert_eq!(resolved(None, iss, Some("org_y")).unwrap(), "shared-y");
         assert_eq!(
             resolved(None, iss, Some("org_z")),
-            Err(AuthError::WrongOrganization)
+            Err(ResolveError::WrongOrganization)
         );
-        assert_eq!(resolved(None, iss, None), Err(AuthError::WrongOrganization));
+        assert_eq!(
+            resolved(None, iss, None),
+            Err(ResolveError::WrongOrganization)
+        );
     }
 
     #[test]
@@ -258,13 +458,15 @@ mod tests {
 
     #[test]
     fn ambiguous_registries_are_refused_naming_the_key() {
-        let issues = TenantRegistry::new(vec![
+        let registry = TenantRegistry::from(vec![
             tenant("one", A, None, &["x.example.com"]),
             tenant("one", B, None, &["x.example.com"]),
             tenant("three", "https://s/", None, &[]),
             tenant("four", "https://s/", None, &[]),
-        ])
-        .unwrap_err();
+        ]);
+        let mut issues = Issues::default();
+        registry.check(false, &mut issues);
+        let issues = issues.into_result(()).unwrap_err().issues();
         let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(
             keys,

@@ -11,7 +11,7 @@
 //! docs/benchmarks.md).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pingora::listeners::tls::TlsSettings;
@@ -20,8 +20,15 @@ use pingora::tls::{CertificateDer, ClientHello, PrivateKeyDer, ResolvesServerCer
 use rustls::crypto::ring::default_provider;
 use rustls::pki_types::pem::PemObject;
 
-use crate::config::{CertPaths, GatewayConfig};
-use crate::tenant::normalize_host;
+use crate::tenant::{normalize_host, TenantRegistry};
+use crate::workers::ServerConfig;
+
+/// A certificate chain and its key (PEM files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertPaths {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
 
 /// Why the TLS settings could not be built. `key` is the configuration key of the file.
 #[derive(Debug, thiserror::Error)]
@@ -98,22 +105,21 @@ pub struct SniCertificates {
 
 impl SniCertificates {
     /// Loads `[server]`'s default certificate and every tenant's own.
-    pub fn from_config(config: &GatewayConfig) -> Result<Self, TlsError> {
-        let server = &config.proxy.server;
-        let (Some(cert_file), Some(key_file)) = (&server.cert_file, &server.key_file) else {
-            return Err(TlsError::NoDefault);
+    pub fn new(server: &ServerConfig, tenants: &TenantRegistry) -> Result<Self, TlsError> {
+        let paths = |cert: &Option<PathBuf>, key: &Option<PathBuf>| {
+            Some(CertPaths {
+                cert_file: cert.clone()?,
+                key_file: key.clone()?,
+            })
         };
-        let default = load_certified_key(
-            &CertPaths {
-                cert_file: cert_file.clone(),
-                key_file: key_file.clone(),
-            },
-            "server",
-        )?;
+        let default = paths(&server.cert_file, &server.key_file).ok_or(TlsError::NoDefault)?;
+        let default = load_certified_key(&default, "server")?;
         let mut by_host = HashMap::new();
-        for (i, tenant) in config.tenants.iter().enumerate() {
-            let Some(paths) = &tenant.tls else { continue };
-            let cert = load_certified_key(paths, &format!("tenant[{i}]"))?;
+        for (i, tenant) in tenants.iter().enumerate() {
+            let Some(paths) = paths(&tenant.cert_file, &tenant.key_file) else {
+                continue;
+            };
+            let cert = load_certified_key(&paths, &format!("tenant[{i}]"))?;
             for host in &tenant.hostnames {
                 by_host.insert(host.clone(), Arc::clone(&cert));
             }

@@ -14,8 +14,65 @@
 //! without them (figures in docs/benchmarks.md).
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use pingora::listeners::TcpSocketOptions;
+use serde::Deserialize;
+use service_config::rule::within;
+
+/// `[server]`: the public TLS listener and the threads behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    #[garde(skip)]
+    pub listen: SocketAddr,
+    /// Default certificate chain (PEM), served when SNI names no tenant with its own; with
+    /// `key_file`, required by `gateway run`.
+    #[garde(skip)]
+    pub cert_file: Option<PathBuf>,
+    #[garde(skip)]
+    pub key_file: Option<PathBuf>,
+    /// How long in-flight requests may finish after SIGTERM (whole seconds).
+    #[serde(with = "humantime_serde")]
+    #[garde(skip)]
+    pub grace_period: Duration,
+    /// Proxy worker threads.
+    #[garde(range(min = 1, max = 256))]
+    pub threads: usize,
+    /// `false` (ours): each thread is a worker of its own (see the module docs). `true`:
+    /// Pingora's default, one work-stealing runtime over all threads behind one socket.
+    #[garde(skip)]
+    pub work_stealing: bool,
+    /// Bytes of the read buffer Pingora puts under each client connection's TLS. None by
+    /// default: Pingora's own 64 KiB is allocated for every connection, busy or idle, and
+    /// rustls already reads up to 4 KiB per `read(2)` into its own buffer, so a buffer under it
+    /// only adds a copy. Past one TLS record's worth a bigger one only costs memory.
+    #[garde(range(max = 1024 * 1024))]
+    pub l4_read_buffer_bytes: usize,
+    /// How long an HTTP/1 connection may wait for its next request, or stall within one
+    /// request's header, before the gateway closes it (see `keepalive`). An idle connection
+    /// holds memory and a descriptor: an hour is already generous.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), Duration::from_secs(3600))))]
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            cert_file: None,
+            key_file: None,
+            grace_period: Duration::from_secs(5),
+            threads: 2,
+            work_stealing: false,
+            l4_read_buffer_bytes: 0,
+            // The wait Pingora gives a connection's first request, of the order of nginx's 75 s.
+            keepalive_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// The proxy services to start and the threads each one runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 //!
 //! What it does not hold: the HTTP rendering (`respond` turns these into 401/503 responses).
 
+use crate::tenant::ResolveError;
+
 /// Why a request was not authenticated.
 ///
 /// Neither `Display` nor [`AuthError::description`] ever includes the token or any claim value,
@@ -63,6 +65,16 @@ pub enum AuthError {
     /// The tenant's keys could not be fetched and none are cached (or the cache is too stale).
     #[error("signing keys unavailable")]
     JwksUnavailable,
+}
+
+impl From<ResolveError> for AuthError {
+    fn from(err: ResolveError) -> Self {
+        match err {
+            ResolveError::WrongIssuer => Self::WrongIssuer,
+            ResolveError::WrongTenant => Self::WrongTenant,
+            ResolveError::WrongOrganization => Self::WrongOrganization,
+        }
+    }
 }
 
 impl AuthError {

@@ -17,15 +17,17 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use service_config::rule::within;
 use timesheet_domain::TenantId;
 use tokio::sync::{Mutex, OnceCell};
 use tokio::time::Instant;
 
 use super::AuthError;
-use crate::config::{JwksConfig, KeySource, TenantConfig};
-use crate::tenant::TenantRegistry;
+use crate::tenant::{TenantConfig, TenantRegistry};
 
 mod document;
 mod fetch;
@@ -33,6 +35,52 @@ mod fetch;
 pub use document::{parse_jwks, KeyFamily, NotJwks, VerifyKey};
 use fetch::Fetcher;
 pub use fetch::{FetchError, JwksBuildError};
+
+/// `[jwks]`: how keys are fetched and how long they may be served.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwksConfig {
+    /// How often the background service refreshes every tenant's keys.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
+    pub refresh_interval: Duration,
+    /// Cooldown between refetches triggered by unknown `kid`s, per tenant.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
+    pub min_refetch_interval: Duration,
+    /// How long the last good keys keep serving while the provider fails; at least
+    /// `refresh_interval`, or keys expire between refreshes (`Config::check`).
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
+    pub max_stale: Duration,
+    /// Upper bound on one discovery or JWKS fetch (connect + response); requests wait on it.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_millis(1), Duration::from_secs(60))))]
+    pub fetch_timeout: Duration,
+    /// How long a `kid` that stayed unknown after a fetch is refused without asking again.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
+    pub negative_cache: Duration,
+    /// Allow `http://` JWKS and discovery URLs on non-loopback hosts (a dev stack in containers).
+    #[garde(skip)]
+    pub allow_http: bool,
+}
+
+/// The longest interval `[jwks]` takes.
+const LONGEST: Duration = Duration::from_secs(30 * 86_400);
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval: Duration::from_secs(300),
+            min_refetch_interval: Duration::from_secs(30),
+            max_stale: Duration::from_secs(86_400),
+            fetch_timeout: Duration::from_secs(2),
+            negative_cache: Duration::from_secs(300),
+            allow_http: false,
+        }
+    }
+}
 
 /// The keys of one tenant at one point in time.
 #[derive(Debug)]
@@ -46,9 +94,9 @@ struct KeySet {
 struct TenantKeys {
     id: TenantId,
     issuer: String,
-    source: KeySource,
-    /// The `jwks_uri` of a discovery tenant, resolved once.
+    /// The tenant's `jwks_uri`: as configured, or resolved once from its `discovery` document.
     jwks_uri: OnceCell<String>,
+    discovery: Option<String>,
     /// Serialises fetches of this tenant (single flight) and remembers the last `kid`-driven one.
     gate: Mutex<Gate>,
     /// `kid`s that stayed unknown after a fetch; bounded so forged kids cannot grow memory.
@@ -290,14 +338,12 @@ impl JwksCache {
         &self,
         keys: &TenantKeys,
     ) -> Result<HashMap<String, Arc<VerifyKey>>, FetchError> {
-        let url = match &keys.source {
-            KeySource::JwksUri(uri) => uri.as_str(),
-            KeySource::Discovery(url) => keys
-                .jwks_uri
-                .get_or_try_init(|| self.fetcher.discover(url, &keys.issuer))
-                .await?
-                .as_str(),
-        };
+        // A loaded configuration names one of the two (`TenantRegistry::check`).
+        let discovery = keys.discovery.as_deref().unwrap_or_default();
+        let url = keys
+            .jwks_uri
+            .get_or_try_init(|| self.fetcher.discover(discovery, &keys.issuer))
+            .await?;
         self.fetcher.jwks(url).await
     }
 }
@@ -307,8 +353,8 @@ impl TenantKeys {
         Self {
             id: tenant.id.clone(),
             issuer: tenant.issuer.clone(),
-            source: tenant.key_source.clone(),
-            jwks_uri: OnceCell::new(),
+            jwks_uri: OnceCell::new_with(tenant.jwks_uri.clone()),
+            discovery: tenant.discovery.clone(),
             gate: Mutex::new(Gate::default()),
             negative: moka::future::Cache::builder()
                 .max_capacity(10_000)

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use timesheet_domain::Principal;
 
-use crate::config::GatewayConfig;
 use crate::tenant::TenantRegistry;
 
 mod error;
@@ -21,8 +20,8 @@ pub mod token_cache;
 pub mod verify;
 
 pub use error::AuthError;
-pub use jwks::{FetchError, JwksCache, TenantJwksStats};
-pub use token_cache::{CacheKey, TokenCache};
+pub use jwks::{FetchError, JwksCache, JwksConfig, TenantJwksStats};
+pub use token_cache::{CacheKey, TokenCache, TokenCacheConfig};
 
 /// Counters of the authenticator, for the metrics module.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,13 +43,17 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// An authenticator over `config`'s tenants, taking keys from `jwks` (built from the same
-    /// config, and primed by the caller before traffic).
-    pub fn new(config: &GatewayConfig, jwks: Arc<JwksCache>) -> Self {
+    /// An authenticator over `tenants`, taking keys from `jwks` (built for the same tenants,
+    /// and primed by the caller before traffic).
+    pub fn new(
+        tenants: &TenantRegistry,
+        token_cache: &TokenCacheConfig,
+        jwks: Arc<JwksCache>,
+    ) -> Self {
         Self {
-            tenants: config.tenants.clone(),
+            tenants: tenants.clone(),
             jwks,
-            cache: TokenCache::new(&config.token_cache),
+            cache: TokenCache::new(token_cache),
             cache_hits: AtomicU64::new(0),
             verifications: AtomicU64::new(0),
         }

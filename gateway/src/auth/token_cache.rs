@@ -19,14 +19,38 @@
 //! What it does not hold: failures. Refused tokens are never cached.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use quick_cache::sync::Cache;
+use serde::Deserialize;
+use service_config::rule::within;
 use sha2::{Digest, Sha256};
 use timesheet_domain::Principal;
 
 use super::AuthError;
-use crate::config::TokenCacheConfig;
 use crate::tenant::normalize_host;
+
+/// `[token_cache]`: the verified-token cache.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenCacheConfig {
+    #[garde(range(min = 1))]
+    pub max_entries: u64,
+    /// Upper bound on how long a verified token is trusted without verifying it again, so a key
+    /// removed from the JWKS stops being honoured within this time even for cached tokens.
+    #[serde(with = "humantime_serde")]
+    #[garde(custom(within(Duration::from_secs(1), Duration::from_secs(86_400))))]
+    pub max_ttl: Duration,
+}
+
+impl Default for TokenCacheConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_ttl: Duration::from_secs(300),
+        }
+    }
+}
 
 /// SHA-256 of (host, token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,8 +164,6 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use timesheet_domain::{PrincipalKind, ScopeSet, TenantId};
 
     use super::*;

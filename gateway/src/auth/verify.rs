@@ -20,7 +20,7 @@ use timesheet_domain::{Principal, PrincipalKind, Scope, ScopeSet};
 
 use super::jwks::VerifyKey;
 use super::AuthError;
-use crate::config::TenantConfig;
+use crate::tenant::{TenantConfig, SUPPORTED_ALGORITHMS};
 
 /// Tokens longer than this are refused before decoding. Auth0 access tokens are ~1 KiB.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -119,7 +119,7 @@ fn decode_object(segment: &str, what: &'static str) -> Result<Map<String, Value>
 /// Only asymmetric algorithms exist for the gateway: `none` and HS* are refused here, before
 /// the tenant's allow-list is even consulted.
 fn parse_alg(name: &str) -> Result<Algorithm, AuthError> {
-    crate::config::SUPPORTED_ALGORITHMS
+    SUPPORTED_ALGORITHMS
         .into_iter()
         .find(|alg| format!("{alg:?}") == name)
         .ok_or(AuthError::AlgNotAllowed)
@@ -225,7 +225,7 @@ fn map_jwt_error(err: jsonwebtoken::errors::Error) -> AuthError {
 /// Everything after the signature: the checks jsonwebtoken made are repeated where cheap, so
 /// a future change of its defaults cannot silently drop one.
 fn check_claims(claims: &Claims, tenant: &TenantConfig, now: i64) -> Result<(), AuthError> {
-    let leeway = i64::try_from(tenant.leeway_secs).unwrap_or(0);
+    let leeway = i64::try_from(tenant.leeway.as_secs()).unwrap_or(0);
     let exp = numeric_date(claims.exp)?.ok_or(AuthError::MissingClaim("exp"))?;
     if now >= exp.saturating_add(leeway) {
         return Err(AuthError::Expired);

@@ -1,10 +1,16 @@
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use service_config::ConfigIssue;
+
 use super::*;
+use crate::ratelimit::Rate;
 
 const GOOD: &str = r#"
 realm = "timesheets"
 
 [jwks]
-fetch_timeout_ms = 1500
+fetch_timeout = "1500ms"
 
 [[tenant]]
 id = "exampleco"
@@ -22,7 +28,7 @@ audiences = ["https://api.exampleco.com/timesheets", "urn:timesheets"]
 algorithms = ["RS256", "ES256", "EdDSA"]
 discovery = "https://shared.eu.auth0.com/.well-known/openid-configuration"
 org_id = "org_123"
-leeway_secs = 10
+leeway = "10s"
 
 [[route]]
 method = "GET"
@@ -41,10 +47,19 @@ scopes = ["approve:timesheets", "read:timesheets"]
 mode = "all"
 "#;
 
+/// One tenant, for the tests of other sections.
+const TENANT: &str = r#"
+[[tenant]]
+id = "exampleco"
+issuer = "https://exampleco.eu.auth0.com/"
+audiences = ["aud"]
+jwks_uri = "https://exampleco.eu.auth0.com/.well-known/jwks.json"
+"#;
+
 fn issues(text: &str) -> Vec<ConfigIssue> {
-    match GatewayConfig::from_toml_str(text) {
-        Err(ConfigError::Invalid(issues)) => issues,
-        other => panic!("expected invalid config, got {other:?}"),
+    match Config::from_toml_str(text) {
+        Err(err) => err.issues(),
+        Ok(config) => panic!("expected issues, got {config:?}"),
     }
 }
 
@@ -52,9 +67,16 @@ fn keys(text: &str) -> Vec<String> {
     issues(text).into_iter().map(|i| i.key).collect()
 }
 
+/// Keys of the issues of `text` below [`TENANT`], sorted.
+fn sorted_keys(text: &str) -> Vec<String> {
+    let mut found = keys(&format!("{text}\n{TENANT}"));
+    found.sort();
+    found
+}
+
 #[test]
 fn a_good_file_is_read_with_defaults() {
-    let config = GatewayConfig::from_toml_str(GOOD).unwrap();
+    let config = Config::from_toml_str(GOOD).unwrap();
     assert_eq!(config.realm, "timesheets");
     assert_eq!(config.jwks.fetch_timeout, Duration::from_millis(1500));
     assert_eq!(config.jwks.refresh_interval, Duration::from_secs(300));
@@ -62,51 +84,47 @@ fn a_good_file_is_read_with_defaults() {
     assert_eq!(config.jwks.max_stale, Duration::from_secs(86_400));
     assert_eq!(config.jwks.negative_cache, Duration::from_secs(300));
     assert_eq!(config.token_cache.max_entries, 100_000);
-    assert!(!config.proxy.server.work_stealing);
-    assert_eq!(config.tenants.len(), 2);
-    assert_eq!(config.routes.len(), 3);
+    assert!(!config.server.work_stealing);
+    assert_eq!(config.summary(), "2 tenants, 3 routes");
 
-    let a = config.tenants.iter().next().unwrap();
+    let a = config.tenant.iter().next().unwrap();
     assert_eq!(a.algorithms, [Algorithm::RS256]);
-    assert_eq!(a.leeway_secs, 30);
+    assert_eq!(a.leeway, Duration::from_secs(30));
     assert_eq!(a.hostnames, ["api.exampleco.com"]);
     assert_eq!(
-        a.rate_limit.per_client,
+        a.rate_limit.client,
         Some(Rate {
             requests_per_second: 50,
             burst: 100
         })
     );
-    let b = config.tenants.iter().nth(1).unwrap();
+    let b = config.tenant.iter().nth(1).unwrap();
     assert_eq!(
         b.algorithms,
         [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA]
     );
-    assert!(matches!(b.key_source, KeySource::Discovery(_)));
+    assert!(b.discovery.is_some() && b.jwks_uri.is_none());
     assert_eq!(b.org_id.as_deref(), Some("org_123"));
-    assert!(config
-        .routes
-        .find("POST", "/v1/timesheets/upload")
-        .is_some());
+    assert_eq!(b.leeway, Duration::from_secs(10));
+    assert!(config.route.find("POST", "/v1/timesheets/upload").is_some());
 }
 
 #[test]
-fn none_and_hmac_algorithms_are_refused_naming_the_key() {
+fn hmac_and_unsupported_algorithms_are_refused_naming_the_key() {
     let text = GOOD.replace(
         r#"algorithms = ["RS256", "ES256", "EdDSA"]"#,
-        r#"algorithms = ["RS256", "none", "HS256", "XY999"]"#,
+        r#"algorithms = ["RS256", "HS256", "PS512"]"#,
     );
     let found = issues(&text);
-    let keys: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
+    let named: Vec<&str> = found.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(
-        keys,
-        [
-            "tenant[1].algorithms[1]",
-            "tenant[1].algorithms[2]",
-            "tenant[1].algorithms[3]"
-        ]
+        named,
+        ["tenant[1].algorithms[1]", "tenant[1].algorithms[2]"]
     );
-    assert!(found[1].message.contains("only asymmetric"), "{}", found[1]);
+    assert!(found[0].message.contains("only asymmetric"), "{}", found[0]);
+    // `none` is no algorithm at all.
+    let none = GOOD.replace(r#""ES256", "EdDSA""#, r#""none""#);
+    assert_eq!(keys(&none), ["tenant[1].algorithms[1]"]);
 }
 
 #[test]
@@ -121,12 +139,13 @@ fn exactly_one_key_source_is_required() {
         "",
     );
     assert_eq!(keys(&neither), ["tenant[1]"]);
+    let not_discovery = GOOD.replace("/.well-known/openid-configuration", "/discovery");
+    assert_eq!(keys(&not_discovery), ["tenant[1].discovery"]);
 }
 
 #[test]
 fn bad_values_are_reported_together_with_their_keys() {
     let text = GOOD
-        .replace("id = \"other\"", "id = \"Other Tenant\"")
         .replace(
             "issuer = \"https://shared.eu.auth0.com/\"",
             "issuer = \"shared\"",
@@ -135,19 +154,38 @@ fn bad_values_are_reported_together_with_their_keys() {
             "discovery = \"https://shared.eu.auth0.com/.well-known/openid-configuration\"",
             "discovery = \"http://idp.internal/.well-known/openid-configuration\"",
         )
-        .replace("leeway_secs = 10", "leeway_secs = 3600")
-        .replace("fetch_timeout_ms = 1500", "fetch_timeout_ms = 0")
+        .replace("leeway = \"10s\"", "leeway = \"1h\"")
+        .replace("fetch_timeout = \"1500ms\"", "fetch_timeout = \"0s\"")
         .replace("burst = 100 }", "burst = 0 }");
+    let mut found = keys(&text);
+    found.sort();
     assert_eq!(
-        keys(&text),
+        found,
         [
-            "jwks.fetch_timeout_ms",
+            "jwks.fetch_timeout",
             "tenant[0].rate_limit.client.burst",
-            "tenant[1].id",
-            "tenant[1].issuer",
             "tenant[1].discovery",
-            "tenant[1].leeway_secs",
+            "tenant[1].issuer",
+            "tenant[1].leeway",
         ]
+    );
+}
+
+#[test]
+fn a_tenant_id_must_be_a_tenant_id() {
+    let text = GOOD.replace("id = \"other\"", "id = \"Other Tenant\"");
+    assert_eq!(keys(&text), ["tenant[1].id"]);
+}
+
+#[test]
+fn tenants_a_token_could_not_tell_apart_are_refused() {
+    let third = TENANT.replace(
+        "id = \"exampleco\"",
+        "id = \"exampleco\"\nhostnames = [\"api.exampleco.com\"]",
+    );
+    assert_eq!(
+        keys(&format!("{GOOD}\n{third}")),
+        ["tenant[2].id", "tenant[2].hostnames[0]"]
     );
 }
 
@@ -157,34 +195,32 @@ fn plain_http_key_urls_need_loopback_or_allow_http() {
         "https://exampleco.eu.auth0.com/.well-known/jwks.json",
         "http://127.0.0.1:8090/.well-known/jwks.json",
     );
-    assert!(GatewayConfig::from_toml_str(&local).is_ok());
+    assert!(Config::from_toml_str(&local).is_ok());
     let remote = GOOD.replace(
         "https://exampleco.eu.auth0.com/.well-known/jwks.json",
         "http://dev-idp:8090/.well-known/jwks.json",
     );
     assert_eq!(keys(&remote), ["tenant[0].jwks_uri"]);
     let allowed = remote.replace("[jwks]", "[jwks]\nallow_http = true");
-    assert!(GatewayConfig::from_toml_str(&allowed).is_ok());
+    assert!(Config::from_toml_str(&allowed).is_ok());
 }
 
 #[test]
 fn unknown_and_missing_keys_are_named() {
-    let typo = GOOD.replace("leeway_secs = 10", "leway_secs = 10");
+    let typo = GOOD.replace("leeway = \"10s\"", "leway = \"10s\"");
     let found = issues(&typo);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].key, "tenant[1].leway_secs");
+    assert_eq!(found[0].key, "tenant[1].leway");
     assert!(found[0].message.contains("unknown field"), "{}", found[0]);
 
     let missing = GOOD.replace(
         "audiences = [\"https://api.exampleco.com/timesheets\"]\n",
         "",
     );
-    let found = issues(&missing);
-    assert_eq!(found[0].key, "tenant[0]");
-    assert!(found[0].message.contains("audiences"), "{}", found[0]);
+    assert_eq!(keys(&missing), ["tenant[0].audiences"]);
 
-    let wrong_type = GOOD.replace("fetch_timeout_ms = 1500", "fetch_timeout_ms = \"soon\"");
-    assert_eq!(keys(&wrong_type), ["jwks.fetch_timeout_ms"]);
+    let wrong_type = GOOD.replace("fetch_timeout = \"1500ms\"", "fetch_timeout = \"soon\"");
+    assert_eq!(keys(&wrong_type), ["jwks.fetch_timeout"]);
 }
 
 #[test]
@@ -193,21 +229,65 @@ fn a_config_without_tenants_is_refused() {
 }
 
 #[test]
+fn keys_must_not_expire_between_refreshes() {
+    let text = "[jwks]\nrefresh_interval = \"10m\"\nmax_stale = \"5m\"";
+    assert_eq!(sorted_keys(text), ["jwks.max_stale"]);
+}
+
+#[test]
+fn bad_routes_are_refused_naming_the_key() {
+    let route = |method: &str, path: &str, rest: &str| {
+        format!("[[route]]\nmethod = \"{method}\"\npath = \"{path}\"\n{rest}\n")
+    };
+    let scoped = "scopes = [\"read:timesheets\"]";
+    let text = [
+        route("FETCH", "/a", scoped),
+        route("GET", "/c", ""),
+        route("GET", "/d", &format!("{scoped}\npublic = true")),
+        route("GET", "/f/{id}", scoped),
+        route("GET", "/f/{id}", scoped),
+    ]
+    .concat();
+    assert_eq!(
+        sorted_keys(&text),
+        [
+            "route[0].method",
+            "route[1].scopes",
+            "route[2].scopes",
+            "route[4].path",
+        ]
+    );
+    let unknown = route("GET", "/b", "scopes = [\"read:everything\"]");
+    assert!(sorted_keys(&unknown).contains(&"route[0].scopes[0]".to_owned()));
+    assert_eq!(
+        sorted_keys(&route("GET", "/e/x*", scoped)),
+        ["route[0].path"]
+    );
+}
+
+#[test]
 // The closure's error type is figment's own, fixed by `Jail`.
 #[allow(clippy::result_large_err)]
 fn environment_overrides_nest_with_double_underscores() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("gateway.toml", GOOD)?;
-        jail.set_env("GATEWAY__JWKS__MIN_REFETCH_INTERVAL_SECS", "5");
+        jail.set_env("GATEWAY__JWKS__MIN_REFETCH_INTERVAL", "5s");
         jail.set_env("GATEWAY__REALM", "override");
         jail.set_env("GATEWAY__SERVER__WORK_STEALING", "true");
-        let config = GatewayConfig::load(Path::new("gateway.toml")).map_err(|e| e.to_string())?;
+        jail.set_env("GATEWAY__TELEMETRY__OTLP_ENDPOINT", "http://collector:4318");
+        jail.set_env("GATEWAY_LOG", "warn");
+        let config = Config::load(Path::new("gateway.toml")).map_err(|e| e.to_string())?;
         assert_eq!(config.jwks.min_refetch_interval, Duration::from_secs(5));
         assert_eq!(config.realm, "override");
-        assert!(config.proxy.server.work_stealing);
+        assert!(config.server.work_stealing);
+        assert_eq!(
+            config.telemetry.otlp_endpoint.as_deref(),
+            Some("http://collector:4318")
+        );
+        assert_eq!(config.log.filter, "warn");
 
         jail.set_env("GATEWAY__JWKS__BOGUS", "1");
-        let err = GatewayConfig::load(Path::new("gateway.toml")).unwrap_err();
+        let err = Config::load(Path::new("gateway.toml")).unwrap_err();
         assert!(
             err.to_string().starts_with("jwks.bogus: unknown field"),
             "{err}"
@@ -218,7 +298,7 @@ fn environment_overrides_nest_with_double_underscores() {
 
 #[test]
 fn a_missing_file_names_the_path() {
-    let err = GatewayConfig::load(Path::new("/nonexistent/gateway.toml")).unwrap_err();
+    let err = Config::load(Path::new("/nonexistent/gateway.toml")).unwrap_err();
     assert!(
         err.to_string().contains("/nonexistent/gateway.toml"),
         "{err}"
@@ -227,15 +307,113 @@ fn a_missing_file_names_the_path() {
 
 #[test]
 fn the_example_file_is_valid() {
-    let config =
-        GatewayConfig::from_toml_str(include_str!("../../config/gateway.example.toml")).unwrap();
-    assert_eq!(config.tenants.len(), 2);
-    assert!(
-        config
-            .routes
-            .find("GET", "/v1/openapi.json")
-            .unwrap()
-            .public
+    let config = Config::from_toml_str(include_str!("../../config/gateway.example.toml")).unwrap();
+    assert_eq!(config.tenant.len(), 2);
+    assert!(config.route.find("GET", "/v1/openapi.json").unwrap().public);
+    assert!(config.route.find("PUT", "/approvals/42").is_some());
+    assert!(config.require_proxy().is_ok());
+}
+
+#[test]
+fn proxy_settings_default_and_always_strip_identity_headers() {
+    let config = Config::from_toml_str(&format!(
+        "strip_headers = [\"X-Custom-Identity\"]\n{TENANT}"
+    ))
+    .unwrap();
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8443");
+    assert_eq!(config.admin.listen.to_string(), "127.0.0.1:9464");
+    assert_eq!(config.upstream.read_timeout, Duration::from_secs(30));
+    assert_eq!(config.server.l4_read_buffer_bytes, 0);
+    assert_eq!(config.server.keepalive_timeout, Duration::from_secs(60));
+    assert_eq!(
+        config.strip_headers,
+        [
+            "x-custom-identity",
+            "x-user-id",
+            "x-tenant-id",
+            "x-principal",
+            "x-scopes"
+        ]
     );
-    assert!(config.routes.find("PUT", "/approvals/42").is_some());
+}
+
+#[test]
+fn bad_proxy_settings_name_their_keys() {
+    let text = r#"
+strip_headers = ["bad header"]
+[server]
+listen = "not an address"
+cert_file = "server.crt"
+l4_read_buffer_bytes = 2097152
+keepalive_timeout = "0s"
+threads = 0
+[upstream]
+address = "nowhere"
+read_timeout = "0s"
+[assertion]
+private_key_file = "k.pem"
+ttl = "1h"
+cache_entries = 1000001
+kid = ""
+[admin]
+listen = "127.0.0.1"
+"#;
+    assert_eq!(
+        sorted_keys(text),
+        [
+            "admin.listen",
+            "assertion.cache_entries",
+            "assertion.kid",
+            "assertion.ttl",
+            "server",
+            "server.keepalive_timeout",
+            "server.l4_read_buffer_bytes",
+            "server.listen",
+            "server.threads",
+            "strip_headers[0]",
+            "upstream.address",
+            "upstream.read_timeout",
+        ]
+    );
+}
+
+#[test]
+fn run_requires_a_certificate_and_an_assertion_key() {
+    let config = Config::from_toml_str(TENANT).unwrap();
+    let keys: Vec<String> = config
+        .require_proxy()
+        .unwrap_err()
+        .issues()
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(keys, ["server.cert_file", "assertion.private_key_file"]);
+}
+
+#[test]
+fn a_tenant_certificate_needs_hostnames_and_both_files() {
+    let only_cert = TENANT.replace("jwks_uri", "cert_file = \"a.crt\"\njwks_uri");
+    assert_eq!(keys(&only_cert), ["tenant[0]"]);
+    let no_hosts = TENANT.replace(
+        "jwks_uri",
+        "cert_file = \"a.crt\"\nkey_file = \"a.key\"\njwks_uri",
+    );
+    assert_eq!(keys(&no_hosts), ["tenant[0].cert_file"]);
+}
+
+#[test]
+fn tracing_is_off_unless_an_endpoint_is_configured_and_bad_settings_name_their_keys() {
+    let config = Config::from_toml_str(TENANT).unwrap();
+    assert_eq!(config.telemetry.otlp_endpoint, None);
+    assert_eq!(config.telemetry.sampling_ratio, 1.0);
+    let text = "[telemetry]\notlp_endpoint = \"collector:4318\"\nsampling_ratio = 2.0\nsample = 1\n[log]\nformat = \"xml\"";
+    assert_eq!(
+        sorted_keys(text),
+        [
+            "log.format",
+            "telemetry.otlp_endpoint",
+            "telemetry.sample",
+            "telemetry.sampling_ratio"
+        ]
+    );
 }

@@ -80,7 +80,7 @@ async fn prime_reports_tenants_whose_keys_cannot_be_fetched() {
     // Discovery that names another issuer must not be trusted.
     let org = JwksServer::spawn("https://impostor.example/", vec![key.jwk.clone()]).await;
     let cfg = config(&a, &b, &org, "");
-    let jwks = JwksCache::new(&cfg.jwks, &cfg.tenants).unwrap();
+    let jwks = JwksCache::new(&cfg.jwks, &cfg.tenant).unwrap();
     let mut failures = jwks.prime().await;
     failures.sort_by(|x, y| x.0.as_ref().cmp(y.0.as_ref()));
     let failed: Vec<&str> = failures.iter().map(|(t, _)| t.as_ref()).collect();
@@ -214,7 +214,7 @@ async fn cached_keys_keep_working_when_the_provider_stops() {
 
 #[tokio::test]
 async fn a_hanging_provider_does_not_hang_requests_past_the_fetch_timeout() {
-    let s = setup("").await; // fetch_timeout_ms = 500
+    let s = setup("").await; // fetch_timeout = "500ms"
     s.a.set_mode(Mode::Hang);
     let stranger = TestKey::rsa(1, "rsa-9").sign(&machine_claims(now()));
     let started = Instant::now();
@@ -269,9 +269,9 @@ async fn a_tenant_that_failed_to_prime_recovers_on_demand() {
     let org = JwksServer::spawn(ISSUER_ORG, vec![TestKey::rsa(1, "org-1").jwk]).await;
     a.set_mode(Mode::Error);
     let cfg = config(&a, &b, &org, "");
-    let jwks = Arc::new(JwksCache::new(&cfg.jwks, &cfg.tenants).unwrap());
+    let jwks = Arc::new(JwksCache::new(&cfg.jwks, &cfg.tenant).unwrap());
     assert_eq!(jwks.prime().await.len(), 1);
-    let auth = Authenticator::new(&cfg, jwks);
+    let auth = Authenticator::new(&cfg.tenant, &cfg.token_cache, jwks);
     a.set_mode(Mode::Serve);
     let token = key.sign(&machine_claims(now()));
     auth.authenticate(Some(HOST_A), Some(&bearer(&token)))

@@ -1013,7 +1013,7 @@ async fn ten_thousand_forged_kids_cost_at_most_one_jwks_fetch_per_cooldown() {
     const CONNECTIONS: usize = 4;
     let stack = Stack::start(StackOptions {
         // Longer than the test: every fetch after the first would break the cooldown.
-        jwks_settings: "min_refetch_interval_secs = 600",
+        jwks_settings: "min_refetch_interval = \"10m\"",
         ..StackOptions::default()
     })
     .await;

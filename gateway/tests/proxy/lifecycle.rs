@@ -294,7 +294,7 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
     let mut stack = Stack::start(StackOptions {
         // Longer than the test's own waits, so that what happens inside it is the gateway's doing
         // and not the process ending.
-        env: vec![("GATEWAY__SERVER__GRACE_PERIOD_SECS", "6".to_owned())],
+        env: vec![("GATEWAY__SERVER__GRACE_PERIOD", "6s".to_owned())],
         ..StackOptions::two_workers()
     })
     .await;

@@ -423,12 +423,12 @@ async fn a_kept_alive_connection_is_served_after_idling_and_when_a_request_arriv
     }
 }
 
-/// `[server] keepalive_timeout_secs` bounds how long a connection may sit idle, including a
+/// `[server] keepalive_timeout` bounds how long a connection may sit idle, including a
 /// kept-alive one (Pingora alone would keep that one for ever).
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_keepalive_timeout() {
     let stack = Stack::start(StackOptions {
-        env: vec![("GATEWAY__SERVER__KEEPALIVE_TIMEOUT_SECS", "1".to_owned())],
+        env: vec![("GATEWAY__SERVER__KEEPALIVE_TIMEOUT", "1s".to_owned())],
         ..StackOptions::default()
     })
     .await;

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gateway::auth::{Authenticator, JwksCache};
-use gateway::config::GatewayConfig;
+use gateway::config::Config;
 use serde_json::{json, Value};
 
 #[path = "../../src/testkit.rs"]
@@ -154,11 +154,11 @@ pub const ISSUER_ORG: &str = "https://shared.eu.auth0.com/";
 /// Three tenants: `exampleco` (RS256/ES256/EdDSA, at `a.example.com`), `other` (at
 /// `b.example.com`) and `orgco` (Auth0 Organization `org_a`, keys via discovery). `extra` is
 /// inserted into `[jwks]`.
-pub fn config(a: &JwksServer, b: &JwksServer, org: &JwksServer, jwks_extra: &str) -> GatewayConfig {
+pub fn config(a: &JwksServer, b: &JwksServer, org: &JwksServer, jwks_extra: &str) -> Config {
     let text = format!(
         r#"
 [jwks]
-fetch_timeout_ms = 500
+fetch_timeout = "500ms"
 {jwks_extra}
 
 [[tenant]]
@@ -194,15 +194,15 @@ scopes = ["read:timesheets"]
         b = b.jwks_uri(),
         org = org.discovery_url(),
     );
-    GatewayConfig::from_toml_str(&text).unwrap()
+    Config::from_toml_str(&text).unwrap()
 }
 
 /// A primed authenticator over `config`; panics if priming fails.
-pub async fn authenticator(config: &GatewayConfig) -> Authenticator {
-    let jwks = Arc::new(JwksCache::new(&config.jwks, &config.tenants).unwrap());
+pub async fn authenticator(config: &Config) -> Authenticator {
+    let jwks = Arc::new(JwksCache::new(&config.jwks, &config.tenant).unwrap());
     let failures = jwks.prime().await;
     assert!(failures.is_empty(), "prime failed: {failures:?}");
-    Authenticator::new(config, jwks)
+    Authenticator::new(&config.tenant, &config.token_cache, jwks)
 }
 
 pub fn bearer(token: &str) -> String {

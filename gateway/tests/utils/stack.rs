@@ -21,7 +21,7 @@ pub const HOST_B: &str = "b.example.com";
 /// The rate-limited tenant's hostname.
 pub const HOST_C: &str = "c.example.com";
 pub const READ_TIMEOUT_MS: u64 = 800;
-/// `[jwks] fetch_timeout_ms` of every stack.
+/// `[jwks] fetch_timeout` of every stack, in milliseconds.
 pub const JWKS_FETCH_TIMEOUT_MS: u64 = 1000;
 /// The Auth0 Organization of the optional `orgco` tenant ([`StackOptions::org_tenant`]).
 pub const ORG_ID: &str = "org_a";
@@ -145,7 +145,7 @@ pub struct Stack {
 pub struct StackOptions {
     /// Start without an upstream (it is down).
     pub no_upstream: bool,
-    /// Lines added to `[jwks]`, e.g. `min_refetch_interval_secs = 600` (not `fetch_timeout_ms`,
+    /// Lines added to `[jwks]`, e.g. `min_refetch_interval = "10m"` (not `fetch_timeout`,
     /// which is [`JWKS_FETCH_TIMEOUT_MS`]).
     pub jwks_settings: &'static str,
     /// JWKs tenant A's JWKS server publishes besides `key_a`'s.
@@ -377,26 +377,26 @@ org_id = "{ORG_ID}"
 listen = "{https}"
 cert_file = "{server_crt}"
 key_file = "{server_key}"
-grace_period_secs = 1
+grace_period = "1s"
 threads = {threads}
 
 [upstream]
 address = "{upstream}"
-connect_timeout_ms = 500
-read_timeout_ms = {READ_TIMEOUT_MS}
-write_timeout_ms = 2000
-health_check_interval_ms = 200
+connect_timeout = "500ms"
+read_timeout = "{READ_TIMEOUT_MS}ms"
+write_timeout = "2s"
+health_check_interval = "200ms"
 
 [assertion]
 private_key_file = "{assertion_key}"
 kid = "gw-1"
-ttl_secs = 30
+ttl = "30s"
 
 [admin]
 listen = "{admin}"
 {telemetry}
 [jwks]
-fetch_timeout_ms = {JWKS_FETCH_TIMEOUT_MS}
+fetch_timeout = "{JWKS_FETCH_TIMEOUT_MS}ms"
 {jwks_settings}
 
 [[tenant]]

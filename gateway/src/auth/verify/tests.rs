@@ -3,7 +3,7 @@ use timesheet_domain::TenantId;
 
 use super::*;
 use crate::auth::jwks::parse_jwks;
-use crate::config::{KeySource, TenantRateLimit};
+use crate::ratelimit::RateLimits;
 use crate::testkit::{machine_claims, now, with, TestKey, AUDIENCE, ISSUER};
 
 fn tenant(algorithms: &[Algorithm], org_id: Option<&str>) -> TenantConfig {
@@ -12,12 +12,14 @@ fn tenant(algorithms: &[Algorithm], org_id: Option<&str>) -> TenantConfig {
         issuer: ISSUER.to_owned(),
         audiences: vec![AUDIENCE.to_owned(), "urn:other".to_owned()],
         algorithms: algorithms.to_vec(),
-        key_source: KeySource::JwksUri("https://x/jwks.json".to_owned()),
+        jwks_uri: Some("https://x/jwks.json".to_owned()),
+        discovery: None,
         org_id: org_id.map(str::to_owned),
         hostnames: Vec::new(),
-        rate_limit: TenantRateLimit::default(),
-        leeway_secs: 30,
-        tls: None,
+        rate_limit: RateLimits::default(),
+        leeway: std::time::Duration::from_secs(30),
+        cert_file: None,
+        key_file: None,
     }
 }
 
