@@ -3,7 +3,7 @@
 //!
 //! - [`TokenManager::token`] answers from memory while the token is fresh; otherwise exactly one
 //!   caller asks the identity provider while the others wait for its answer (single flight).
-//! - With `cache_file` set, the first call reads a token left by an earlier run
+//! - With `token_cache_file` set, the first call reads a token left by an earlier run
 //!   (see `cache_file.rs` for its format) and every new token is written there.
 //! - [`TokenManager::invalidate`] drops a token the API refused, so the next call gets a new one.
 //!
