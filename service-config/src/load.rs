@@ -4,8 +4,8 @@
 //! serde stops at the first bad value. To report them all, the merged tree is read again after
 //! each failure with the offending key taken out (see `prune`), so that the next bad or unknown
 //! key surfaces; when the tree finally reads, garde's rules and [`Settings::check`] run on it.
-//! What stops the search early: a required key that is missing, since nothing can stand in for
-//! it (that key is still reported).
+//! A required key that is missing is reported and its section taken out instead, so that the
+//! search goes on elsewhere; only issues inside that section are left unseen.
 
 use std::path::{Path, PathBuf};
 
@@ -123,19 +123,27 @@ impl Loader {
             let path = error_path(&err);
             let key = key_path(&path);
             let missing = matches!(err.kind, figment::error::Kind::MissingField(_));
-            if missing && pruned.contains(&key) {
-                // Only the echo of a bad value taken out above: already reported.
-                break;
+            // A missing key that was taken out above is only the echo of an issue already
+            // reported.
+            if !(missing && pruned.contains(&key)) {
+                let origin =
+                    value_at(&tree, &path).and_then(|v| self.figment.get_metadata(v.tag()));
+                issues.push(
+                    key.clone(),
+                    with_source(&err.kind.to_string(), &err, &path, origin),
+                );
             }
-            let origin = value_at(&tree, &path).and_then(|v| self.figment.get_metadata(v.tag()));
-            issues.push(
-                key.clone(),
-                with_source(&err.kind.to_string(), &err, &path, origin),
-            );
-            if missing || !prune(&mut tree, &path) {
-                break;
+            // Past a bad value: take it out. Past a missing key: take out the section that
+            // lacks it, which then takes its default (or is missing in turn, one level up).
+            let cut = if missing {
+                &path[..path.len().saturating_sub(1)]
+            } else {
+                &path[..]
+            };
+            match prune(&mut tree, cut) {
+                Some(removed) => pruned.push(key_path(&removed)),
+                None => break,
             }
-            pruned.push(key);
         }
         issues.into_result_never()
     }

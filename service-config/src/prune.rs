@@ -18,17 +18,17 @@ pub(crate) fn value_at<'v>(tree: &'v Value, path: &[String]) -> Option<&'v Value
 
 /// Takes out the dictionary entry holding the value at `path`, so that the field falls back to
 /// its default. A bad item of a list takes its whole list out (removing one item would shift
-/// the indices of the others, and the keys reported with them). Returns whether anything was
-/// taken out; `false` means the search must stop.
-pub(crate) fn prune(tree: &mut Value, path: &[String]) -> bool {
+/// the indices of the others, and the keys reported with them). Returns the path of what was
+/// taken out; `None` means nothing could be, and the search must stop.
+pub(crate) fn prune(tree: &mut Value, path: &[String]) -> Option<Vec<String>> {
     // The last dictionary key on the path: what is removed.
-    let Some(cut) = path.iter().rposition(|part| part.parse::<usize>().is_err()) else {
-        return false;
-    };
+    let cut = path
+        .iter()
+        .rposition(|part| part.parse::<usize>().is_err())?;
     let (parent, key) = (&path[..cut], &path[cut]);
     match value_at_mut(tree, parent) {
-        Some(Value::Dict(_, dict)) => dict.remove(key).is_some(),
-        _ => false,
+        Some(Value::Dict(_, dict)) => dict.remove(key).map(|_| path[..=cut].to_vec()),
+        _ => None,
     }
 }
 

@@ -126,6 +126,20 @@ fn a_missing_required_key_is_named() {
 }
 
 #[test]
+fn the_search_goes_on_past_a_section_missing_a_required_key() {
+    let text = r#"
+threads = 0
+[[tenant]]
+leeway_secs = 1
+[server]
+listen = "nowhere"
+"#;
+    let mut found = keys(text);
+    found.sort();
+    assert_eq!(found, ["server.listen", "tenant[0].id", "threads"]);
+}
+
+#[test]
 fn a_file_that_cannot_be_read_is_an_error_not_an_empty_configuration() {
     let err = Loader::new()
         .file(std::path::Path::new("/nonexistent/gateway.toml"))
