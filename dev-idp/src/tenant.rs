@@ -16,10 +16,10 @@ use service_config::Issues;
 #[derive(Debug, Clone, Deserialize, garde::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
-    #[garde(custom(not_blank))]
+    #[garde(custom(word))]
     pub identifier: String,
     #[serde(default)]
-    #[garde(inner(custom(scope_name)))]
+    #[garde(inner(custom(word)))]
     pub scopes: Vec<String>,
     /// Auth0's "Enable RBAC" with "Add Permissions in the Access Token": tokens also carry the
     /// granted scopes as a `permissions` array.
@@ -50,7 +50,7 @@ pub struct ClientConfig {
     pub token_endpoint_auth_method: AuthMethod,
     /// Auth0 Organizations: tokens of this client carry this `org_id`.
     #[serde(default)]
-    #[garde(custom(org_id_rule))]
+    #[garde(custom(optional_word))]
     pub org_id: Option<String>,
     /// Auth0's "grant types" of the application; without `client_credentials` a token request
     /// is refused with `unauthorized_client`.
@@ -106,106 +106,73 @@ fn default_grant_types() -> Vec<String> {
 /// holding the credential its method needs and no other (a public key file is read here, so that
 /// `check-config` finds a bad one), each grant naming a configured API, once, and only its scopes.
 pub fn check(apis: &[ApiConfig], clients: &[ClientConfig], issues: &mut Issues) {
-    let mut identifiers = HashSet::new();
-    for (i, api) in apis.iter().enumerate() {
-        if !identifiers.insert(api.identifier.as_str()) {
-            issues.push(
-                format!("api[{i}].identifier"),
-                format_args!("{} is configured twice", api.identifier),
-            );
-        }
-    }
-    let mut client_ids = HashSet::new();
+    let identifiers = apis.iter().map(|a| a.identifier.as_str());
+    no_repeats(identifiers, |i| format!("api[{i}].identifier"), issues);
+    let client_ids = clients.iter().map(|c| c.client_id.as_str());
+    no_repeats(client_ids, |i| format!("client[{i}].client_id"), issues);
     for (i, client) in clients.iter().enumerate() {
         let key = format!("client[{i}]");
-        if !client_ids.insert(client.client_id.as_str()) {
-            issues.push(
-                format!("{key}.client_id"),
-                format_args!("{} is configured twice", client.client_id),
-            );
-        }
         check_credential(&key, client, issues);
         check_grants(&key, client, apis, issues);
     }
 }
 
+/// The credential the client's method needs is there, and the other one is not.
 fn check_credential(key: &str, client: &ClientConfig, issues: &mut Issues) {
-    let method = client.token_endpoint_auth_method.as_str();
-    let secret = format!("{key}.client_secret");
-    let public_key = format!("{key}.public_key_file");
-    match client.token_endpoint_auth_method {
-        AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic => {
-            if client
-                .client_secret
-                .as_ref()
-                .is_none_or(|s| s.expose_secret().is_empty())
-            {
-                issues.push(
-                    secret,
-                    format_args!("required when token_endpoint_auth_method is {method}"),
-                );
-            }
-            if client.public_key_file.is_some() {
-                issues.push(
-                    public_key,
-                    format_args!("not used with token_endpoint_auth_method {method}"),
-                );
-            }
-        }
-        AuthMethod::PrivateKeyJwt => {
-            if client.client_secret.is_some() {
-                issues.push(
-                    secret,
-                    "not used with token_endpoint_auth_method private_key_jwt",
-                );
-            }
-            match &client.public_key_file {
-                None => issues.push(
-                    public_key,
-                    "required when token_endpoint_auth_method is private_key_jwt",
-                ),
-                Some(path) => {
-                    if let Err(reason) = read_public_key(path) {
-                        issues.push(public_key, reason);
-                    }
-                }
-            }
+    let method = client.token_endpoint_auth_method;
+    let has_secret = client
+        .client_secret
+        .as_ref()
+        .is_some_and(|s| !s.expose_secret().is_empty());
+    let has_key = client.public_key_file.is_some();
+    let (has_needed, needed, has_other, other) = match method {
+        AuthMethod::PrivateKeyJwt => (has_key, "public_key_file", has_secret, "client_secret"),
+        _ => (has_secret, "client_secret", has_key, "public_key_file"),
+    };
+    let name = method.as_str();
+    if !has_needed {
+        let message = format_args!("required when token_endpoint_auth_method is {name}");
+        issues.push(format!("{key}.{needed}"), message);
+    }
+    if has_other {
+        let message = format_args!("not used with token_endpoint_auth_method {name}");
+        issues.push(format!("{key}.{other}"), message);
+    }
+    if let (AuthMethod::PrivateKeyJwt, Some(path)) = (method, &client.public_key_file) {
+        if let Err(reason) = read_public_key(path) {
+            issues.push(format!("{key}.public_key_file"), reason);
         }
     }
 }
 
+/// Each grant names a configured API, once, and only scopes that API defines.
 fn check_grants(key: &str, client: &ClientConfig, apis: &[ApiConfig], issues: &mut Issues) {
-    let mut audiences = HashSet::new();
+    let audiences = client.grant.iter().map(|g| g.audience.as_str());
+    no_repeats(audiences, |j| format!("{key}.grant[{j}].audience"), issues);
     for (j, grant) in client.grant.iter().enumerate() {
         let key = format!("{key}.grant[{j}]");
         let Some(api) = apis.iter().find(|a| a.identifier == grant.audience) else {
-            issues.push(
-                format!("{key}.audience"),
-                format_args!("{} is not the identifier of any [[api]]", grant.audience),
-            );
+            let message = format_args!("{} is not the identifier of any [[api]]", grant.audience);
+            issues.push(format!("{key}.audience"), message);
             continue;
         };
-        if !audiences.insert(grant.audience.as_str()) {
-            issues.push(
-                format!("{key}.audience"),
-                "the client already has a grant for this audience",
-            );
+        for scope in grant.scopes.iter().filter(|s| !api.scopes.contains(s)) {
+            let message = format_args!("{scope} is not a scope of {}", api.identifier);
+            issues.push(format!("{key}.scopes"), message);
         }
-        let unknown: Vec<&str> = grant
-            .scopes
-            .iter()
-            .filter(|s| !api.scopes.contains(s))
-            .map(String::as_str)
-            .collect();
-        if !unknown.is_empty() {
-            issues.push(
-                format!("{key}.scopes"),
-                format_args!(
-                    "not among the scopes of {}: {}",
-                    api.identifier,
-                    unknown.join(", ")
-                ),
-            );
+    }
+}
+
+/// An issue, keyed by `key(index)`, for each value already seen earlier in `values`.
+fn no_repeats<'a>(
+    values: impl Iterator<Item = &'a str>,
+    key: impl Fn(usize) -> String,
+    issues: &mut Issues,
+) {
+    let mut seen = HashSet::new();
+    for (i, value) in values.enumerate() {
+        if !seen.insert(value) {
+            issues.push(key(i), format_args!("{value} is configured twice"));
         }
     }
 }
@@ -217,37 +184,22 @@ pub fn read_public_key(path: &Path) -> Result<DecodingKey, String> {
         .map_err(|err| format!("{} is not an RSA public key PEM: {err}", path.display()))
 }
 
-fn not_blank(value: &str, _: &()) -> garde::Result {
-    if value.trim().is_empty() {
-        return Err(garde::Error::new("must not be empty"));
+/// Identifiers and scopes travel space-separated (`scope`) or as one form value each.
+fn word(value: &str, _: &()) -> garde::Result {
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        return Err(garde::Error::new("must be non-empty, without spaces"));
     }
     Ok(())
 }
 
-fn scope_name(scope: &str, _: &()) -> garde::Result {
-    if scope.is_empty() || scope.contains(char::is_whitespace) {
-        return Err(garde::Error::new(format!(
-            "{scope:?} is not a scope (no spaces, not empty)"
-        )));
-    }
-    Ok(())
+fn optional_word(value: &Option<String>, context: &()) -> garde::Result {
+    value.as_deref().map_or(Ok(()), |v| word(v, context))
 }
 
-/// Client ids travel in HTTP Basic credentials, where ':' ends the id.
-fn client_id_rule(id: &str, _: &()) -> garde::Result {
-    if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ':') {
-        return Err(garde::Error::new(
-            "must be non-empty, without spaces or ':'",
-        ));
+/// Client ids travel in HTTP Basic credentials too, where ':' ends the id.
+fn client_id_rule(id: &str, context: &()) -> garde::Result {
+    if id.contains(':') {
+        return Err(garde::Error::new("must not contain ':'"));
     }
-    Ok(())
-}
-
-fn org_id_rule(org: &Option<String>, _: &()) -> garde::Result {
-    match org {
-        Some(org) if org.is_empty() || org.contains(char::is_whitespace) => {
-            Err(garde::Error::new("must be a non-empty id without spaces"))
-        }
-        _ => Ok(()),
-    }
+    word(id, context)
 }
