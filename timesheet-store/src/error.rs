@@ -8,18 +8,28 @@ pub enum StoreError {
     /// A named constraint refused the write (the name is one of the constants of this crate).
     #[error("constraint {0} violated")]
     Conflict(&'static str),
-    /// The database URL or options are wrong.
-    #[error("store configuration: {0}")]
-    Config(String),
+    /// The database URL cannot be used: a scheme no backend serves, or a URL its driver cannot
+    /// parse (the driver's error is the source).
+    #[error("store configuration: {reason}")]
+    Config {
+        reason: String,
+        #[source]
+        source: Option<sqlx::Error>,
+    },
     /// Migrations failed.
     #[error("migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     /// Anything else: a bug or corrupt data. Logged with its cause, shown as a generic 500.
     #[error("database error")]
     Internal(#[source] sqlx::Error),
-    /// A stored value no longer parses as its domain type (data written by something else).
-    #[error("stored data is invalid: {0}")]
-    Corrupt(String),
+    /// A stored value no longer parses as its domain type (data written by something else):
+    /// `what` names the value, the source says why.
+    #[error("stored data is invalid: {what}")]
+    Corrupt {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StoreError {

@@ -91,10 +91,13 @@ pub async fn connect(
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         Arc::new(postgres::PgStore::open(database_url, options).await?)
     } else {
-        return Err(StoreError::Config(format!(
-            "database URL must start with sqlite:// or postgres://, got {:?}",
-            database_url.split(':').next().unwrap_or_default()
-        )));
+        return Err(StoreError::Config {
+            reason: format!(
+                "database URL must start with sqlite:// or postgres://, got {:?}",
+                database_url.split(':').next().unwrap_or_default()
+            ),
+            source: None,
+        });
     };
     store.migrate().await?;
     Ok(store)

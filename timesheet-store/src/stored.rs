@@ -31,11 +31,17 @@ pub(crate) const WEEK_COLUMNS: &str =
 pub(crate) const WEEK_FROM: &str =
     "from week w join worker k on k.tenant_id = w.tenant_id and k.worker_id = w.worker_id";
 
-pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {err}"))
+pub(crate) fn corrupt(
+    what: &'static str,
+    err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        source: err.into(),
+    }
 }
 
-fn parsed<T>(what: &str, result: Result<T, ValidationError>) -> Result<T, StoreError> {
+fn parsed<T>(what: &'static str, result: Result<T, ValidationError>) -> Result<T, StoreError> {
     result.map_err(|err| corrupt(what, err))
 }
 
@@ -43,7 +49,7 @@ pub(crate) fn status(raw: &str) -> Result<EntryStatus, StoreError> {
     parsed("status", EntryStatus::parse(raw))
 }
 
-pub(crate) fn count(what: &str, raw: i64) -> Result<u32, StoreError> {
+pub(crate) fn count(what: &'static str, raw: i64) -> Result<u32, StoreError> {
     u32::try_from(raw).map_err(|err| corrupt(what, err))
 }
 
@@ -253,7 +259,10 @@ impl IdempotencyRow {
                     Claim::Answer(IdempotencyStart::InFlight)
                 })
             }
-            other => Err(corrupt("idempotency_key.state", other)),
+            other => Err(corrupt(
+                "idempotency_key.state",
+                format!("unknown state {other:?}"),
+            )),
         }
     }
 }

@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use timesheet_domain::{Problem, ProblemType, ValidationError};
-use timesheet_store::StoreError;
+use timesheet_store::{constraint, StoreError};
 
 use crate::metrics::DbFailure;
 
@@ -16,6 +16,14 @@ pub enum ApiError {
     /// A client error with its problem (4xx).
     #[error("{}", .0.title)]
     Problem(Box<Problem>),
+    /// The database refused the write by one of its constraints (409): the request clashes
+    /// with stored data, or with a request that ran at the same moment.
+    #[error("{}", .problem.title)]
+    Conflict {
+        problem: Box<Problem>,
+        #[source]
+        source: StoreError,
+    },
     /// The store cannot be reached: 503, the client may retry.
     #[error("store unavailable")]
     Unavailable(#[source] StoreError),
@@ -45,7 +53,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Problem(p) => {
+            Self::Problem(p) | Self::Conflict { problem: p, .. } => {
                 StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -62,11 +70,48 @@ impl From<ValidationError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        if err.is_unavailable() {
-            Self::Unavailable(err)
-        } else {
-            Self::Internal(anyhow::Error::new(err))
+        match err {
+            StoreError::Unavailable(_) => Self::Unavailable(err),
+            StoreError::Conflict(name) => Self::Conflict {
+                problem: Box::new(conflict_problem(name)),
+                source: err,
+            },
+            _ => Self::Internal(anyhow::Error::new(err)),
         }
+    }
+}
+
+/// The problem of a write refused by the constraint `name` when the query's caller said
+/// nothing more precise ([`OnConstraint`]). Every constraint is a client's conflict, never a
+/// 500: the database enforces uniqueness, and the code does not check first.
+fn conflict_problem(name: &'static str) -> Problem {
+    match name {
+        constraint::TIME_ENTRY_SOURCE_EXTERNAL_ID_KEY => Problem::new(ProblemType::Conflict)
+            .with_detail("an entry with this external_id exists (a deleted entry keeps its id)"),
+        constraint::IDEMPOTENCY_KEY_PKEY => Problem::new(ProblemType::IdempotencyKeyInUse),
+        // Generated ids that collided, or rows another request wrote at the same moment: the
+        // same request sent again succeeds.
+        _ => Problem::new(ProblemType::Conflict)
+            .with_detail("another request changed the same data at the same time; retry"),
+    }
+}
+
+/// realworld-axum-sqlx's `on_constraint`: at the query that may violate a named constraint,
+/// the problem to answer with, said where the values that clash are known.
+pub trait OnConstraint<T> {
+    /// A violation of `name` becomes a 409 with `problem`; any other error converts as usual.
+    fn on_constraint(self, name: &'static str, problem: impl FnOnce() -> Problem) -> ApiResult<T>;
+}
+
+impl<T> OnConstraint<T> for Result<T, StoreError> {
+    fn on_constraint(self, name: &'static str, problem: impl FnOnce() -> Problem) -> ApiResult<T> {
+        self.map_err(|err| match err {
+            StoreError::Conflict(violated) if violated == name => ApiError::Conflict {
+                problem: Box::new(problem()),
+                source: err,
+            },
+            other => ApiError::from(other),
+        })
     }
 }
 
@@ -86,6 +131,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Problem(problem) => problem_response(*problem),
+            Self::Conflict { problem, source } => {
+                tracing::info!(error = %source, "write refused by a constraint");
+                problem_response(*problem)
+            }
             Self::Unavailable(cause) => {
                 tracing::warn!(error = %cause, cause = ?std::error::Error::source(&cause), "store unavailable");
                 let mut response = problem_response(
@@ -107,5 +156,60 @@ impl IntoResponse for ApiError {
                 response
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_constraint_violation_is_a_409_problem_never_a_500() {
+        for name in [
+            constraint::WORKER_PKEY,
+            constraint::WORKER_TENANT_EXTERNAL_ID_KEY,
+            constraint::WORKER_TENANT_WORKER_KEY,
+            constraint::PROJECT_PKEY,
+            constraint::TIME_ENTRY_PKEY,
+            constraint::TIME_ENTRY_SOURCE_EXTERNAL_ID_KEY,
+            constraint::WEEK_PKEY,
+            constraint::IDEMPOTENCY_KEY_PKEY,
+        ] {
+            let err = ApiError::from(StoreError::Conflict(name));
+            assert_eq!(err.status(), StatusCode::CONFLICT, "{name}");
+            assert!(
+                std::error::Error::source(&err).is_some(),
+                "{name} lost its cause"
+            );
+            let response = err.into_response();
+            assert_eq!(response.status(), StatusCode::CONFLICT, "{name}");
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE),
+                Some(&HeaderValue::from_static(PROBLEM_JSON)),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn on_constraint_names_the_clash_and_leaves_other_errors_alone() {
+        let refused: Result<(), StoreError> = Err(StoreError::Conflict(
+            constraint::TIME_ENTRY_SOURCE_EXTERNAL_ID_KEY,
+        ));
+        let err = refused
+            .on_constraint(constraint::TIME_ENTRY_SOURCE_EXTERNAL_ID_KEY, || {
+                Problem::new(ProblemType::Conflict).with_detail("external_id x-1 is taken")
+            })
+            .unwrap_err();
+        assert!(matches!(&err, ApiError::Conflict { problem, .. }
+            if problem.detail.as_deref() == Some("external_id x-1 is taken")));
+
+        let other: Result<(), StoreError> = Err(StoreError::Conflict(constraint::WEEK_PKEY));
+        let err = other
+            .on_constraint(constraint::TIME_ENTRY_SOURCE_EXTERNAL_ID_KEY, || {
+                unreachable!("another constraint")
+            })
+            .unwrap_err();
+        assert_eq!(err.status(), StatusCode::CONFLICT);
     }
 }

@@ -43,7 +43,10 @@ impl PgStore {
     /// ([`StoreError::Config`]).
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let connect = PgConnectOptions::from_str(url)
-            .map_err(|err| StoreError::Config(format!("invalid PostgreSQL URL: {err}")))?
+            .map_err(|err| StoreError::Config {
+                reason: "invalid PostgreSQL URL".to_owned(),
+                source: Some(err),
+            })?
             // sqlx keeps statements prepared for the life of a connection, and PostgreSQL would
             // keep a generic plan made while a table was small (or never analysed: bulk loads
             // outrun autovacuum) for good. Planning per execution costs well under a

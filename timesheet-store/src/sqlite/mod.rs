@@ -52,7 +52,10 @@ impl SqliteStore {
     /// [`StoreError::Unavailable`] when the file cannot be opened.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let connect = SqliteConnectOptions::from_str(url)
-            .map_err(|err| StoreError::Config(format!("invalid SQLite URL: {err}")))?
+            .map_err(|err| StoreError::Config {
+                reason: "invalid SQLite URL".to_owned(),
+                source: Some(err),
+            })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // In WAL mode NORMAL loses at most the last commits on power loss, never integrity.

@@ -125,7 +125,7 @@ async fn connecting_with_an_unknown_scheme_is_a_configuration_error() {
         .await
         .err()
         .unwrap();
-    assert!(matches!(err, StoreError::Config(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Config { .. }), "{err:?}");
 }
 
 #[tokio::test]

@@ -3,13 +3,13 @@
 use std::collections::HashSet;
 
 use timesheet_domain::{
-    check_change, Change, Entry, EntryId, EntryPatch, ExistingEntry, NewEntry, Principal,
+    check_change, Change, Entry, EntryId, EntryPatch, ExistingEntry, NewEntry, Principal, Problem,
     ProblemType, Rejection, SourceName, WorkerRef,
 };
-use timesheet_store::{EntryWrite, StoreTx, StoredResponse, WriteKind};
+use timesheet_store::{constraint, EntryWrite, StoreTx, StoredResponse, WriteKind};
 
 use super::{may_touch, may_touch_worker, own_worker, read_context};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::extract::IfMatch;
 use crate::state::AppState;
 
@@ -38,17 +38,6 @@ pub async fn create_entry(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("upserted worker has no id")))?;
     tx.upsert_projects(std::slice::from_ref(&entry.project), now)
         .await?;
-    if let Some(external_id) = &entry.external_id {
-        let found = tx
-            .entries_by_external_id(&source, std::slice::from_ref(external_id))
-            .await?;
-        if let Some(existing) = found.get(external_id) {
-            return Err(ApiError::with_detail(
-                ProblemType::Conflict,
-                format!("an entry with this external_id exists: {}", existing.id),
-            ));
-        }
-    }
     let mut ctx = read_context(state, &mut tx, HashSet::from([(worker_id, entry.date)])).await?;
     let mut totals = std::mem::take(&mut ctx.day_totals);
     check_change(None, worker_id, &entry, &ctx, &mut totals).map_err(reject)?;
@@ -61,8 +50,16 @@ pub async fn create_entry(
         version: 1,
         kind: WriteKind::Insert,
     };
+    // The database keeps external ids unique; nothing is read first to check.
+    let external_id = write.entry.external_id.clone();
     tx.write_entries(&source, &[write], principal.actor(), now)
-        .await?;
+        .await
+        .on_constraint(constraint::TIME_ENTRY_SOURCE_EXTERNAL_ID_KEY, || {
+            let external_id = external_id.as_ref().map_or("", AsRef::as_ref);
+            Problem::new(ProblemType::Conflict).with_detail(format!(
+                "an entry with external_id {external_id:?} exists (a deleted entry keeps its id)"
+            ))
+        })?;
     let stored = read_back(&mut tx, id).await?;
     if let Some(save) = idempotent {
         tx.idempotency_complete(principal.actor(), save.key, &(save.render)(&stored), now)

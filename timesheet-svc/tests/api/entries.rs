@@ -436,37 +436,6 @@ async fn concurrent_creates_never_exceed_the_day_limit(app: TestApp) {
 }
 api_test!(concurrent_creates_never_exceed_the_day_limit);
 
-async fn a_second_create_with_the_same_external_id_is_refused_without_a_5xx(app: TestApp) {
-    // Arrange
-    let mut body = entry_body("w-x", &days_ago(3), 60);
-    body["external_id"] = json!("api-1");
-    app.create_entry(&admin(), body.clone())
-        .await
-        .assert_status(201);
-    body["minutes"] = json!(30);
-
-    // Act
-    let response = app.create_entry(&admin(), body).await;
-
-    // Assert
-    assert!(
-        matches!(response.status, 409 | 422),
-        "{} {}",
-        response.status,
-        response.body
-    );
-    let kind = if response.status == 409 {
-        ProblemType::Conflict
-    } else {
-        ProblemType::ValidationError
-    };
-    response.assert_problem(kind);
-    let stored = app.all_entries("worker=w-x").await;
-    assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].minutes, 60);
-}
-api_test!(a_second_create_with_the_same_external_id_is_refused_without_a_5xx);
-
 async fn a_person_syncing_with_updated_since_sees_only_their_own_changes(app: TestApp) {
     // Arrange
     let scopes = [

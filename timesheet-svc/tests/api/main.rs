@@ -11,6 +11,7 @@ mod helpers;
 mod batch;
 mod check_config;
 mod compat;
+mod conflicts;
 mod entries;
 mod etag;
 mod health;
