@@ -11,6 +11,7 @@ pub mod assertion;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod ledger;
 pub mod metrics;
 pub mod routes;

@@ -1,4 +1,4 @@
-//! Single-entry writes: create (optionally idempotent), patch, delete.
+//! Single-entry writes: create, patch, delete.
 
 use std::collections::HashSet;
 
@@ -6,26 +6,21 @@ use timesheet_domain::{
     check_change, Change, Entry, EntryId, EntryPatch, ExistingEntry, NewEntry, Principal, Problem,
     ProblemType, Rejection, SourceName, WorkerRef,
 };
-use timesheet_store::{constraint, EntryWrite, StoreTx, StoredResponse, WriteKind};
+use timesheet_store::{constraint, EntryWrite, StoreTx, WriteKind};
 
-use super::{may_touch, may_touch_worker, own_worker, read_context};
+use super::{may_touch, may_touch_worker, own_worker, read_context, Uncommitted};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::extract::IfMatch;
 use crate::state::AppState;
 
-/// How to save the response of an idempotent create, in the create's own transaction.
-pub struct IdempotentSave<'a> {
-    pub key: &'a str,
-    pub render: &'a (dyn Fn(&Entry) -> StoredResponse + Sync),
-}
-
-/// Creates one entry for the caller (people: themselves; machines: the worker they name).
+/// Creates one entry for the caller (people: themselves; machines: the worker they name) and
+/// returns it as stored, in its transaction: the caller commits, after writing what must commit
+/// with it (an idempotent request's response).
 pub async fn create_entry(
     state: &AppState,
     principal: &Principal,
     mut entry: NewEntry,
-    idempotent: Option<IdempotentSave<'_>>,
-) -> ApiResult<Entry> {
+) -> ApiResult<Uncommitted<Entry>> {
     let worker = resolve_worker(principal, entry.worker.take())?;
     let source = SourceName::api();
     let mut tx = state.store.begin(&principal.tenant).await?;
@@ -61,12 +56,7 @@ pub async fn create_entry(
             ))
         })?;
     let stored = read_back(&mut tx, id).await?;
-    if let Some(save) = idempotent {
-        tx.idempotency_complete(principal.actor(), save.key, &(save.render)(&stored), now)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(stored)
+    Ok(Uncommitted::new(stored, tx))
 }
 
 /// Changes an entry the caller may touch, if `if_match` names its current version.

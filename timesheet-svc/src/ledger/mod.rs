@@ -1,12 +1,14 @@
 //! The ledger: every write of the service, as a transaction of the store driven by the rules of
 //! `timesheet-domain`. Routes parse and authorise; the ledger reads what the rules need, asks the
-//! rules, writes what they decided, and commits — or rolls back by dropping the transaction.
+//! rules, writes what they decided, and commits — or rolls back by dropping the transaction. A
+//! create hands its write back [`Uncommitted`], so that the route saves an idempotent request's
+//! response in the same transaction before committing.
 
 mod entry;
 mod upload;
 mod week;
 
-pub use entry::{create_entry, delete_entry, patch_entry, IdempotentSave};
+pub use entry::{create_entry, delete_entry, patch_entry};
 pub use upload::upload;
 pub use week::{transition_week, WeekAction};
 
@@ -19,6 +21,30 @@ use timesheet_store::{StoreTx, WeekKey};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// A write done in its transaction and not committed yet. What the caller writes through
+/// [`Uncommitted::tx`] commits or rolls back with it; dropping it rolls everything back.
+pub struct Uncommitted<T> {
+    pub value: T,
+    tx: Box<dyn StoreTx>,
+}
+
+impl<T> Uncommitted<T> {
+    fn new(value: T, tx: Box<dyn StoreTx>) -> Self {
+        Self { value, tx }
+    }
+
+    /// The write's transaction, to add to it.
+    pub fn tx(&mut self) -> &mut dyn StoreTx {
+        self.tx.as_mut()
+    }
+
+    /// Commits the write and returns its value.
+    pub async fn commit(self) -> ApiResult<T> {
+        self.tx.commit().await?;
+        Ok(self.value)
+    }
+}
 
 /// Whether `principal` may see or change `entry`: machines and approvers act for the whole
 /// tenant, people only for themselves. A refusal is a 404, so nobody learns what exists.

@@ -1,14 +1,14 @@
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
+use axum::http::StatusCode;
+use axum::response::Response;
 use timesheet_domain::api::{EntryInput, EntryResponse};
-use timesheet_domain::{Entry, NewEntry, Principal, Problem, ProblemType, Scope};
-use timesheet_store::{IdempotencyStart, StoredResponse};
+use timesheet_domain::{Entry, NewEntry, Principal, Problem, Scope};
+use timesheet_store::StoredResponse;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{read_json_body, Caller, IdempotencyKey};
-use crate::ledger::IdempotentSave;
+use crate::idempotency::{self, NextAction};
+use crate::ledger;
 use crate::routes::entry_response;
 use crate::state::AppState;
 
@@ -42,8 +42,8 @@ pub async fn create_entry(
     .await
 }
 
-/// The create flow shared with the compatibility routes: claim the key, create, save the
-/// response in the create's transaction, or release the key if the create failed.
+/// The create flow shared with the compatibility routes. With a key: claim it, then create,
+/// render and save the response in the create's transaction; a create that fails frees the key.
 pub(crate) async fn create_with_idempotency(
     state: &AppState,
     principal: &Principal,
@@ -54,60 +54,42 @@ pub(crate) async fn create_with_idempotency(
 ) -> ApiResult<Response> {
     let Some(key) = key.0 else {
         let entry = parse(body)?;
-        let stored = crate::ledger::create_entry(state, principal, entry, None).await?;
+        let stored = ledger::create_entry(state, principal, entry)
+            .await?
+            .commit()
+            .await?;
         return Ok(entry_response(StatusCode::CREATED, &stored, true));
     };
-    let hash = Sha256::new()
-        .chain_update(path.as_bytes())
-        .chain_update([0])
-        .chain_update(body.as_bytes())
-        .finalize();
-    let start = state
-        .store
-        .idempotency_start(
-            &principal.tenant,
-            principal.actor(),
-            &key,
-            &hash,
-            state.idempotency_stale,
-        )
-        .await?;
-    match start {
-        IdempotencyStart::Completed(saved) => Ok(replay(saved)),
-        IdempotencyStart::InFlight => Err(ApiError::of(ProblemType::IdempotencyKeyInUse)),
-        IdempotencyStart::Mismatch => Err(ApiError::with_detail(
-            ProblemType::IdempotencyKeyReused,
-            "this Idempotency-Key was used with a different request; use a new key",
-        )),
-        IdempotencyStart::Started => {
-            let render = |entry: &Entry| render(entry);
-            let save = IdempotentSave {
-                key: &key,
-                render: &render,
-            };
-            let result = match parse(body) {
-                Ok(entry) => crate::ledger::create_entry(state, principal, entry, Some(save)).await,
-                Err(err) => Err(err),
-            };
-            match result {
-                Ok(stored) => Ok(entry_response(StatusCode::CREATED, &stored, true)),
-                Err(err) => {
-                    // Nothing was committed: free the key so that a corrected retry may run.
-                    if let Err(release) = state
-                        .store
-                        .idempotency_release(&principal.tenant, principal.actor(), &key)
-                        .await
-                    {
-                        tracing::warn!(error = %release, "could not release an idempotency key");
-                    }
-                    Err(err)
-                }
+    match idempotency::try_processing(state, principal, &key, path, body).await? {
+        NextAction::ReturnSavedResponse(saved) => Ok(idempotency::to_response(saved, true)),
+        NextAction::StartProcessing => {
+            let outcome = create_and_save(state, principal, &key, body, parse).await;
+            if outcome.is_err() {
+                // Nothing was committed: free the key so that a corrected retry may run.
+                idempotency::release(state, principal, &key).await;
             }
+            outcome
         }
     }
 }
 
-fn render(entry: &Entry) -> StoredResponse {
+async fn create_and_save(
+    state: &AppState,
+    principal: &Principal,
+    key: &str,
+    body: &str,
+    parse: impl FnOnce(&str) -> ApiResult<NewEntry>,
+) -> ApiResult<Response> {
+    let entry = parse(body)?;
+    let mut created = ledger::create_entry(state, principal, entry).await?;
+    let response = created_response(&created.value);
+    idempotency::save_response(created.tx(), state, principal, key, &response).await?;
+    created.commit().await?;
+    Ok(idempotency::to_response(response, false))
+}
+
+/// The 201 of a create, as saved for replays and as sent the first time.
+fn created_response(entry: &Entry) -> StoredResponse {
     StoredResponse {
         status: StatusCode::CREATED.as_u16(),
         headers: vec![
@@ -119,27 +101,4 @@ fn render(entry: &Entry) -> StoredResponse {
         ],
         body: serde_json::to_vec(&EntryResponse::from(entry)).unwrap_or_default(),
     }
-}
-
-fn replay(saved: StoredResponse) -> Response {
-    let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, saved.body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        HeaderName::from_static("idempotent-replayed"),
-        HeaderValue::from_static("true"),
-    );
-    for (name, value) in saved.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::from_str(&value),
-        ) {
-            headers.insert(name, value);
-        }
-    }
-    response
 }
