@@ -129,33 +129,35 @@ impl From<DateWindowConfig> for DateWindow {
 impl Settings for Config {
     fn check(&self, issues: &mut Issues) {
         if !self.assertion.has_keys() {
+            let var = format!("{ENV_PREFIX}ASSERTION__PUBLIC_KEY_FILES");
             issues.push(
                 "assertion.public_key_files",
-                format!("at least one gateway public key is required (set {ENV_PREFIX}ASSERTION__PUBLIC_KEY_FILES)"),
+                format!("at least one gateway public key is required (set {var})"),
             );
         }
     }
 }
 
-/// The schemes `timesheet_store::connect` opens. The message never repeats the URL: it may hold
-/// a password.
-fn store_url(url: &SecretString, _: &()) -> garde::Result {
-    if store_name(url.expose_secret()).is_none() {
-        return Err(garde::Error::new(
-            "must start with sqlite:, postgres: or postgresql:",
-        ));
-    }
-    Ok(())
+/// The stores `timesheet_store::connect` opens, by the scheme of their URL.
+const STORES: [(&str, &str); 3] = [
+    ("sqlite:", "SQLite"),
+    ("postgres:", "PostgreSQL"),
+    ("postgresql:", "PostgreSQL"),
+];
+
+fn store_name(url: &SecretString) -> Option<&'static str> {
+    let url = url.expose_secret();
+    STORES
+        .iter()
+        .find(|(scheme, _)| url.starts_with(scheme))
+        .map(|(_, name)| *name)
 }
 
-fn store_name(url: &str) -> Option<&'static str> {
-    if url.starts_with("sqlite:") {
-        Some("SQLite")
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Some("PostgreSQL")
-    } else {
-        None
-    }
+/// The message never repeats the URL: it may hold a password.
+fn store_url(url: &SecretString, _: &()) -> garde::Result {
+    store_name(url)
+        .map(drop)
+        .ok_or_else(|| garde::Error::new("must start with sqlite:, postgres: or postgresql:"))
 }
 
 impl Config {
@@ -194,7 +196,7 @@ impl Config {
         format!(
             "listening on {}, {} store, {keys} gateway key{}",
             self.listen_addr,
-            store_name(self.database_url.expose_secret()).unwrap_or("unknown"),
+            store_name(&self.database_url).unwrap_or("unknown"),
             if keys == 1 { "" } else { "s" },
         )
     }

@@ -104,9 +104,10 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// The whole HTTP surface with its layers. Public so tests can drive it without a socket.
 ///
 /// Layers, outermost first: a request id is set (or kept from the gateway) and echoed; a span
-/// per request records it (continuing the gateway's trace, see `telemetry`); panics become 500 problems; every error response without a body
-/// becomes a problem; slow requests are cut at the timeout; bodies are bounded; each request is
-/// counted and timed by its route template (innermost, where axum knows the matched route).
+/// per request records it (continuing the gateway's trace, see `telemetry`); panics become 500
+/// problems; every error response without a body becomes a problem; slow requests are cut at
+/// the timeout; bodies are bounded; each request is counted and timed by its route template
+/// (innermost, where axum knows the matched route).
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
