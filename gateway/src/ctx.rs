@@ -1,15 +1,39 @@
 //! [`RequestCtx`]: what one request's hooks share, from `request_filter` to `logging`.
 //!
 //! It holds the configuration snapshot the request started with (so a SIGHUP reload mid-request
-//! never mixes two configurations), the gateway's request id, what admission decided, and the
-//! request's spans (hooks are separate calls, so the spans are kept here, not in a call tree).
+//! never mixes two configurations), the gateway's request id, the route found by the request's
+//! one lookup, what admission decided, and the request's spans (hooks are separate calls, so the
+//! spans are kept here, not in a call tree).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use timesheet_domain::Principal;
 
+use crate::admission::Refusal;
+use crate::policy::{RouteId, RouteRule};
 use crate::state::Runtime;
+
+/// What admission decided about a request.
+#[derive(Debug, Default)]
+pub enum Admission {
+    /// Not decided (yet): the request did not get as far as admission.
+    #[default]
+    Pending,
+    /// Sent upstream, as this principal (`None` on public routes).
+    Admitted(Option<Principal>),
+    /// Answered by the gateway itself.
+    Refused(Refusal),
+}
+
+impl From<Result<Option<Principal>, Refusal>> for Admission {
+    fn from(outcome: Result<Option<Principal>, Refusal>) -> Self {
+        match outcome {
+            Ok(principal) => Self::Admitted(principal),
+            Err(refusal) => Self::Refused(refusal),
+        }
+    }
+}
 
 /// Per-request state of the proxy.
 #[derive(Debug)]
@@ -19,15 +43,11 @@ pub struct RequestCtx {
     pub started: Instant,
     /// The configuration this request is served with.
     pub runtime: Option<Arc<Runtime>>,
-    /// Route pattern (a metrics label, never the raw path); `None` when unlisted.
-    pub route: Option<String>,
-    pub principal: Option<Principal>,
-    /// Stable reason code of a failed authentication, for the access log and metrics.
-    pub auth_failure: Option<&'static str>,
+    /// The request's route in `runtime`'s table; `None` when unlisted.
+    pub route: Option<RouteId>,
+    pub admission: Admission,
     /// Status of a response the gateway wrote itself.
     pub synthetic_status: Option<u16>,
-    /// A rate limit refused the request.
-    pub limited: bool,
     pub upstream_started: Option<Instant>,
     /// The server span of this request (disabled until `request_filter` makes it, and when
     /// tracing and logging are off).
@@ -44,22 +64,49 @@ impl RequestCtx {
             started: Instant::now(),
             runtime: None,
             route: None,
-            principal: None,
-            auth_failure: None,
+            admission: Admission::Pending,
             synthetic_status: None,
-            limited: false,
             upstream_started: None,
             span: tracing::Span::none(),
             upstream_span: tracing::Span::none(),
         }
     }
 
+    /// The request's route rule, as found by its one lookup.
+    pub fn route(&self) -> Option<&RouteRule> {
+        let (runtime, id) = self.runtime.as_ref().zip(self.route)?;
+        runtime.config.route.get(id)
+    }
+
+    /// Route pattern (a metrics label, never the raw path); `None` when unlisted.
+    pub fn route_label(&self) -> Option<&str> {
+        self.route().map(RouteRule::label)
+    }
+
+    /// Whom the request came from: the admitted principal, or that of a request refused after
+    /// its token was verified.
+    pub fn principal(&self) -> Option<&Principal> {
+        match &self.admission {
+            Admission::Admitted(principal) => principal.as_ref(),
+            Admission::Refused(refusal) => refusal.principal(),
+            Admission::Pending => None,
+        }
+    }
+
+    /// Why the gateway answered the request itself, when admission refused it.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match &self.admission {
+            Admission::Refused(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+
     pub fn tenant(&self) -> Option<&str> {
-        self.principal.as_ref().map(|p| p.tenant.as_ref())
+        self.principal().map(|p| p.tenant.as_ref())
     }
 
     pub fn client_id(&self) -> Option<&str> {
-        self.principal.as_ref().and_then(|p| p.client_id.as_deref())
+        self.principal().and_then(|p| p.client_id.as_deref())
     }
 
     /// Time spent on the upstream so far, if the request got that far.

@@ -84,6 +84,11 @@ fn scopes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Scope>, D::E
     Ok(names.into_iter().map(|ScopeName(scope)| scope).collect())
 }
 
+/// A route found by [`RouteTable::find`]: what a request carries from its one lookup to the
+/// hooks that name its route, without copying the rule or its pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteId(usize);
+
 /// The routes (`[[route]]`), matched in configuration order; the first match wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(transparent)]
@@ -122,13 +127,21 @@ impl RouteTable {
         }
     }
 
-    /// The rule for a request; `None` means the route is not listed and must be denied.
-    /// `path` may carry a query string, which is ignored.
-    pub fn find(&self, method: &str, path: &str) -> Option<&RouteRule> {
+    /// The route of a request and its rule; `None` means the route is not listed and must be
+    /// denied. `path` may carry a query string, which is ignored. The one lookup of a request:
+    /// what comes after it reads the rule again through [`RouteTable::get`].
+    pub fn find(&self, method: &str, path: &str) -> Option<(RouteId, &RouteRule)> {
         let path = path.split(['?', '#']).next().unwrap_or(path);
         self.routes
             .iter()
-            .find(|r| r.method == method && r.path.matches(path))
+            .enumerate()
+            .find(|(_, r)| r.method == method && r.path.matches(path))
+            .map(|(i, rule)| (RouteId(i), rule))
+    }
+
+    /// The rule `id` names, when `id` was found in this table.
+    pub fn get(&self, id: RouteId) -> Option<&RouteRule> {
+        self.routes.get(id.0)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &RouteRule> {

@@ -16,9 +16,9 @@ use timesheet_domain::Principal;
 use tracing::Instrument as _;
 
 use crate::access_log::AccessRecord;
-use crate::admission::{admit, Admitted, AuthorizationHeader, Refusal, RequestFacts};
+use crate::admission::{admit, AuthorizationHeader, Refusal, RequestFacts};
 use crate::assertion_cache::Assertions;
-use crate::ctx::RequestCtx;
+use crate::ctx::{Admission, RequestCtx};
 use crate::forward::{self, UpstreamConfig};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -47,31 +47,29 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let rt = self.runtime.load();
         let req = session.req_header();
-        // Looked up ahead of admission only to name the span; admission decides.
-        let listed = rt.config.route.find(req.method.as_str(), req.uri.path());
-        ctx.span = telemetry::request_span(req, &ctx.request_id, listed.map(|r| r.label()));
+        // The request's one route lookup: it names the span, admission decides on its rule, and
+        // the context keeps its id for the access log and metrics.
+        let found = rt.config.route.find(req.method.as_str(), req.uri.path());
+        let route = found.map(|(_, rule)| rule);
+        ctx.span = telemetry::request_span(req, &ctx.request_id, route.map(|r| r.label()));
         let facts = RequestFacts {
-            method: req.method.as_str(),
-            path: req.uri.path(),
+            route,
             host: request_host(req),
             authorization: authorization(req),
         };
         let outcome = admit(&rt, &self.limiter, &facts)
             .instrument(ctx.span.clone())
             .await;
+        ctx.route = found.map(|(id, _)| id);
+        ctx.admission = Admission::from(outcome);
+        let response = ctx.refusal().map(|r| respond::refusal(&rt.config.realm, r));
         ctx.runtime = Some(rt);
-        match outcome {
-            Ok(Admitted { route, principal }) => {
-                ctx.route = Some(route);
-                ctx.principal = principal;
-                Ok(false)
-            }
-            Err(refusal) => {
-                let response = record_refusal(ctx, refusal);
-                write_synthetic(session, &response).await?;
-                Ok(true)
-            }
-        }
+        let Some(response) = response else {
+            return Ok(false);
+        };
+        ctx.synthetic_status = Some(response.status);
+        write_synthetic(session, &response).await?;
+        Ok(true)
     }
 
     async fn upstream_peer(
@@ -106,7 +104,7 @@ impl ProxyHttp for Gateway {
             .map(|a| a.ip());
         forward::rewrite(upstream, strip, &ctx.request_id, client_ip)?;
         telemetry::propagate(upstream, &ctx.upstream_span)?;
-        if let Some(principal) = &ctx.principal {
+        if let Admission::Admitted(Some(principal)) = &ctx.admission {
             let assertion = self.assertion(principal, upstream, &ctx.request_id)?;
             upstream.insert_header(identity_assertion::HEADER, &*assertion)?;
         }
@@ -178,10 +176,10 @@ impl ProxyHttp for Gateway {
             status,
             tenant: ctx.tenant(),
             client_id: ctx.client_id(),
-            route: ctx.route.as_deref(),
+            route: ctx.route_label(),
             latency: ctx.started.elapsed(),
             request_id: &ctx.request_id,
-            auth_failure: ctx.auth_failure,
+            auth_failure: ctx.refusal().and_then(Refusal::auth_failure),
             error: e.map(|e| e.etype().as_str().to_owned()),
         };
         self.record_metrics(&record, ctx);
@@ -222,28 +220,16 @@ impl Gateway {
     fn record_metrics(&self, record: &AccessRecord<'_>, ctx: &RequestCtx) {
         self.metrics
             .request(record.tenant, record.route, record.status);
-        if let Some(reason) = ctx.auth_failure {
+        if let Some(reason) = record.auth_failure {
             self.metrics.auth_failure(reason);
         }
-        if ctx.limited {
+        if let Some(Refusal::RateLimited { .. }) = ctx.refusal() {
             self.metrics.rate_limited(record.tenant);
         }
         if let Some(elapsed) = ctx.upstream_elapsed() {
             self.metrics.upstream(elapsed);
         }
     }
-}
-
-/// Notes a refusal in the context (for logging and metrics) and returns its response.
-fn record_refusal(ctx: &mut RequestCtx, refusal: Refusal) -> SyntheticResponse {
-    ctx.route = refusal.route;
-    ctx.principal = refusal.principal;
-    ctx.auth_failure = refusal.auth_failure;
-    ctx.synthetic_status = Some(refusal.response.status);
-    if refusal.limited.is_some() {
-        ctx.limited = true;
-    }
-    refusal.response
 }
 
 /// `Host`, or the HTTP/2 `:authority`.

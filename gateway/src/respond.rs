@@ -9,12 +9,14 @@
 //!
 //! Header parameter values are quoted strings with `"` and `\` escaped; `error_description` and
 //! `scope` are further limited to the characters RFC 6750 §3 allows. Bodies never contain the token
-//! or upstream error text. What it does not hold: deciding *which* response to send (the proxy).
+//! or upstream error text. What it does not hold: deciding *which* response to send (admission
+//! decides a [`Refusal`], the proxy maps upstream failures).
 
 use std::time::Duration;
 
 use timesheet_domain::{Problem, ProblemType, Scope};
 
+use crate::admission::Refusal;
 use crate::auth::AuthError;
 use crate::policy::Denied;
 
@@ -62,6 +64,16 @@ impl SyntheticResponse {
     }
 }
 
+/// The answer to a request admission refused.
+pub fn refusal(realm: &str, refusal: &Refusal) -> SyntheticResponse {
+    match refusal {
+        Refusal::RouteNotFound => route_not_found(),
+        Refusal::Unauthenticated(err) => unauthenticated(realm, err),
+        Refusal::InsufficientScope { denied, .. } => insufficient_scope(realm, denied),
+        Refusal::RateLimited { limited, .. } => rate_limited(limited.retry_after),
+    }
+}
+
 /// The answer to a failed authentication: 401 with a Bearer challenge, or 503 when the signing
 /// keys cannot be fetched (the client's token may well be valid).
 pub fn unauthenticated(realm: &str, err: &AuthError) -> SyntheticResponse {
@@ -83,7 +95,7 @@ pub fn unauthenticated(realm: &str, err: &AuthError) -> SyntheticResponse {
 }
 
 /// 403 for a principal without the route's scope.
-pub fn insufficient_scope(realm: &str, denied: &Denied) -> SyntheticResponse {
+fn insufficient_scope(realm: &str, denied: &Denied) -> SyntheticResponse {
     let scopes = denied
         .missing_scope
         .iter()
@@ -103,12 +115,12 @@ pub fn insufficient_scope(realm: &str, denied: &Denied) -> SyntheticResponse {
 }
 
 /// 404 for a route the gateway does not serve (unlisted routes are denied without saying why).
-pub fn route_not_found() -> SyntheticResponse {
+fn route_not_found() -> SyntheticResponse {
     SyntheticResponse::problem(&Problem::new(ProblemType::NotFound))
 }
 
 /// 429 with `Retry-After` in whole seconds (at least 1).
-pub fn rate_limited(retry_after: Duration) -> SyntheticResponse {
+fn rate_limited(retry_after: Duration) -> SyntheticResponse {
     SyntheticResponse::problem(&Problem::new(ProblemType::RateLimited))
         .with_header("retry-after", retry_secs(retry_after))
 }
@@ -184,7 +196,10 @@ fn rfc6750_chars(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use timesheet_domain::{Principal, PrincipalKind, ScopeSet, TenantId};
+
     use super::*;
+    use crate::ratelimit::{LimitScope, Limited};
 
     fn body(r: &SyntheticResponse) -> serde_json::Value {
         serde_json::from_slice(&r.body).unwrap()
@@ -246,6 +261,52 @@ mod tests {
             )
         );
         assert_eq!(body(&r)["status"], 403);
+    }
+
+    #[test]
+    fn each_refusal_is_rendered_with_its_status_and_headers() {
+        let principal = Principal {
+            tenant: TenantId::parse("acme").unwrap(),
+            subject: "svc@clients".to_owned(),
+            client_id: Some("svc".to_owned()),
+            kind: PrincipalKind::Machine,
+            scopes: ScopeSet::from_scope_str("read:timesheets"),
+            token_id: None,
+            token_expires_at: 0,
+        };
+        let denied = Denied {
+            missing_scope: vec![Scope::CreateTimesheets],
+        };
+        let limited = Limited {
+            scope: LimitScope::Client,
+            retry_after: Duration::from_secs(1),
+        };
+        let cases = [
+            (Refusal::RouteNotFound, 404, None),
+            (Refusal::Unauthenticated(AuthError::Missing), 401, None),
+            (
+                Refusal::Unauthenticated(AuthError::JwksUnavailable),
+                503,
+                Some("5"),
+            ),
+            (
+                Refusal::InsufficientScope {
+                    principal: principal.clone(),
+                    denied,
+                },
+                403,
+                None,
+            ),
+            (Refusal::RateLimited { principal, limited }, 429, Some("1")),
+        ];
+        for (refused, status, retry_after) in cases {
+            let r = refusal("timesheets", &refused);
+            assert_eq!(r.status, status, "{refused:?}");
+            assert_eq!(r.header("retry-after"), retry_after, "{refused:?}");
+            let challenged = r.header("www-authenticate").is_some();
+            assert_eq!(challenged, matches!(status, 401 | 403), "{refused:?}");
+            assert_eq!(r.header("content-type"), Some(PROBLEM_JSON));
+        }
     }
 
     #[test]

@@ -72,12 +72,12 @@ fn listed_routes_match_with_params_and_queries() {
     let t = table();
     assert_eq!(
         t.find("GET", "/v1/timesheets/entries/0193abc")
-            .map(RouteRule::label),
+            .map(|(_, rule)| rule.label()),
         Some("/v1/timesheets/entries/{id}")
     );
     assert_eq!(
         t.find("GET", "/v1/timesheets/entries?limit=10")
-            .map(RouteRule::label),
+            .map(|(_, rule)| rule.label()),
         Some("/v1/timesheets/entries")
     );
     assert!(t
@@ -85,6 +85,14 @@ fn listed_routes_match_with_params_and_queries() {
         .is_some());
     assert!(t.find("GET", "/v1/reports").is_some());
     assert!(t.find("GET", "/v1/reports/2026/q1").is_some());
+}
+
+#[test]
+fn a_found_route_is_read_again_by_its_id() {
+    let t = table();
+    let (id, rule) = t.find("GET", "/v1/reports/2026/q1").unwrap();
+    assert_eq!(t.get(id), Some(rule));
+    assert_eq!(rule.label(), "/v1/reports/*");
 }
 
 #[test]
@@ -140,7 +148,7 @@ fn every_spelling_of_dot_and_dot_dot_is_a_dot_segment_and_nothing_else_is() {
 #[test]
 fn any_mode_needs_one_scope_and_names_all_alternatives() {
     let t = table();
-    let rule = t.find("POST", "/v1/timesheets/upload").unwrap();
+    let (_, rule) = t.find("POST", "/v1/timesheets/upload").unwrap();
     assert!(authorize(&principal("create:timesheets"), rule).is_ok());
     let denied = authorize(&principal("read:timesheets"), rule).unwrap_err();
     assert_eq!(
@@ -152,7 +160,7 @@ fn any_mode_needs_one_scope_and_names_all_alternatives() {
 #[test]
 fn all_mode_needs_every_scope_and_names_the_missing_ones() {
     let t = table();
-    let rule = t
+    let (_, rule) = t
         .find("POST", "/v1/timesheets/weeks/w/2026-W01/approve")
         .unwrap();
     assert!(authorize(&principal("approve:timesheets read:timesheets"), rule).is_ok());
@@ -163,7 +171,7 @@ fn all_mode_needs_every_scope_and_names_the_missing_ones() {
 #[test]
 fn public_routes_need_no_scope() {
     let t = table();
-    let rule = t.find("GET", "/v1/openapi.json").unwrap();
+    let (_, rule) = t.find("GET", "/v1/openapi.json").unwrap();
     assert!(rule.public);
     assert!(authorize(&principal(""), rule).is_ok());
 }
