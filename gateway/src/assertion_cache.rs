@@ -29,9 +29,9 @@ use timesheet_domain::Principal;
 /// tenants-only file checks; `gateway run` requires it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct AssertionConfig {
     /// PKCS#8 Ed25519 private key (PEM).
-    #[garde(skip)]
     pub private_key_file: PathBuf,
     #[garde(length(min = 1))]
     pub kid: Option<String>,

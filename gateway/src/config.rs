@@ -26,37 +26,48 @@ pub const ENV_PREFIX: &str = "GATEWAY__";
 /// Sets `log.filter`; `RUST_LOG` wins over both.
 pub const ENV_LOG: &str = "GATEWAY_LOG";
 
-/// The gateway's configuration, and the tenant registry and route table read from it.
+/// The gateway's configuration, and the tenant registry and route table read from it. Every
+/// section but `[[tenant]]` may be left out.
 #[derive(Debug, Clone, Deserialize, garde::Validate)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct Config {
     /// `realm` of every `WWW-Authenticate` challenge.
+    #[serde(default = "default_realm")]
     #[garde(custom(printable))]
     pub realm: String,
-    /// Lowercase names of the headers removed from every forwarded request; always holds
-    /// `forward::DEFAULT_STRIP_HEADERS`.
-    #[serde(deserialize_with = "forward::strip_headers")]
+    /// Lowercase names of the headers removed from every forwarded request, beyond those
+    /// always removed (`forward::IDENTITY_HEADERS` among them).
+    #[serde(default, deserialize_with = "forward::strip_headers")]
     #[garde(inner(custom(forward::header_name)))]
     pub strip_headers: Vec<String>,
+    #[serde(default)]
     #[garde(dive)]
     pub server: ServerConfig,
+    #[serde(default)]
     #[garde(dive)]
     pub upstream: UpstreamConfig,
     #[garde(dive)]
     pub assertion: Option<AssertionConfig>,
-    #[garde(skip)]
+    #[serde(default)]
     pub admin: AdminConfig,
+    #[serde(default)]
     #[garde(dive)]
     pub jwks: JwksConfig,
+    #[serde(default)]
     #[garde(dive)]
     pub token_cache: TokenCacheConfig,
+    /// Required: a missing list is a missing key, never an echo of a bad tenant taken out.
     #[garde(dive)]
     pub tenant: TenantRegistry,
+    #[serde(default)]
     #[garde(dive)]
     pub route: RouteTable,
     /// Read at start only, as `telemetry` is: a SIGHUP reload leaves logs and traces alone.
+    #[serde(default)]
     #[garde(dive)]
     pub log: LogConfig,
+    #[serde(default)]
     #[garde(dive)]
     pub telemetry: TracingConfig,
 }
@@ -77,23 +88,8 @@ impl Default for AdminConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            realm: "timesheets".to_owned(),
-            strip_headers: forward::with_defaults([]),
-            server: ServerConfig::default(),
-            upstream: UpstreamConfig::default(),
-            assertion: None,
-            admin: AdminConfig::default(),
-            jwks: JwksConfig::default(),
-            token_cache: TokenCacheConfig::default(),
-            tenant: TenantRegistry::default(),
-            route: RouteTable::default(),
-            log: LogConfig::default(),
-            telemetry: TracingConfig::default(),
-        }
-    }
+fn default_realm() -> String {
+    "timesheets".to_owned()
 }
 
 /// Quoted in `WWW-Authenticate` challenges.
@@ -106,12 +102,6 @@ fn printable(realm: &str, _: &()) -> garde::Result {
 
 impl Settings for Config {
     fn check(&self, issues: &mut Issues) {
-        if self.jwks.max_stale < self.jwks.refresh_interval {
-            issues.push(
-                "jwks.max_stale",
-                "must be at least jwks.refresh_interval, or keys expire between refreshes",
-            );
-        }
         if self.server.cert_file.is_some() != self.server.key_file.is_some() {
             issues.push("server", "set both cert_file and key_file, or neither");
         }
@@ -146,21 +136,16 @@ impl Config {
     pub fn require_proxy(&self) -> Result<&AssertionConfig, ConfigError> {
         let mut missing = Vec::new();
         if self.server.cert_file.is_none() {
-            missing.push(ConfigIssue::new(
-                "server.cert_file",
-                "required to run the proxy (with server.key_file)",
-            ));
+            let why = "required to run the proxy (with server.key_file)";
+            missing.push(ConfigIssue::new("server.cert_file", why));
+        }
+        if self.assertion.is_none() {
+            let why = "required to run the proxy: accepted requests carry a signed assertion";
+            missing.push(ConfigIssue::new("assertion.private_key_file", why));
         }
         match &self.assertion {
             Some(assertion) if missing.is_empty() => Ok(assertion),
-            Some(_) => Err(ConfigError::Invalid(missing)),
-            None => {
-                missing.push(ConfigIssue::new(
-                    "assertion.private_key_file",
-                    "required to run the proxy: accepted requests carry a signed assertion",
-                ));
-                Err(ConfigError::Invalid(missing))
-            }
+            _ => Err(ConfigError::Invalid(missing)),
         }
     }
 }

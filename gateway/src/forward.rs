@@ -16,9 +16,9 @@ use service_config::rule::within;
 /// `[upstream]`: timesheet-svc, plain HTTP on the internal network.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(default, deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct UpstreamConfig {
     #[serde(deserialize_with = "resolve")]
-    #[garde(skip)]
     pub address: SocketAddr,
     #[serde(with = "humantime_serde")]
     #[garde(custom(within(Duration::from_millis(1), MAX_UPSTREAM_WAIT)))]
@@ -61,27 +61,13 @@ fn resolve<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::
         .ok_or_else(|| D::Error::custom(format!("{raw:?} resolves to nothing")))
 }
 
-/// Identity headers a client must never be able to set; stripped whatever `strip_headers` says.
-pub const DEFAULT_STRIP_HEADERS: [&str; 4] =
-    ["x-user-id", "x-tenant-id", "x-principal", "x-scopes"];
-
-/// `strip_headers` as read: the file's names in lowercase, then the defaults it left out.
+/// `strip_headers` as read: the file's names, trimmed and in lowercase.
 pub fn strip_headers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let names = Vec::<String>::deserialize(deserializer)?;
-    Ok(with_defaults(
-        names.iter().map(|n| n.trim().to_ascii_lowercase()),
-    ))
-}
-
-/// `names` followed by the [`DEFAULT_STRIP_HEADERS`] not among them.
-pub fn with_defaults(names: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut names: Vec<String> = names.into_iter().collect();
-    for name in DEFAULT_STRIP_HEADERS {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
-        }
-    }
-    names
+    Ok(names
+        .iter()
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect())
 }
 
 /// The rule of each `strip_headers` entry.
@@ -91,13 +77,16 @@ pub fn header_name(name: &str, _: &()) -> garde::Result {
         .map_err(|_| garde::Error::new("is not a valid header name"))
 }
 
+/// Identity headers a client must never be able to set: stripped whatever `strip_headers` says.
+pub const IDENTITY_HEADERS: [&str; 4] = ["x-user-id", "x-tenant-id", "x-principal", "x-scopes"];
+
 /// Header carrying the gateway's request id; the service checks it against the assertion.
 pub const REQUEST_ID: &str = "x-request-id";
 pub const TRACEPARENT: &str = "traceparent";
 
 /// Removes every header a client could use to impersonate someone or to confuse the service:
-/// an identity assertion, a request id, any `x-forwarded-*`/`forwarded` (we set our own), and
-/// `strip` (lowercase names from the config).
+/// an identity assertion, a request id, any `x-forwarded-*`/`forwarded` (we set our own), the
+/// identity headers of [`IDENTITY_HEADERS`], and `strip` (lowercase names from the config).
 pub fn strip_client_headers(req: &mut RequestHeader, strip: &[String]) {
     // Forwarding headers are matched by prefix, so their names are gathered before removal;
     // most requests carry none, and an empty Vec allocates nothing.
@@ -118,7 +107,8 @@ pub fn strip_client_headers(req: &mut RequestHeader, strip: &[String]) {
         REQUEST_ID,
         http::header::AUTHORIZATION.as_str(),
     ];
-    for name in fixed.into_iter().chain(strip.iter().map(String::as_str)) {
+    let always = fixed.into_iter().chain(IDENTITY_HEADERS);
+    for name in always.chain(strip.iter().map(String::as_str)) {
         let _ = req.remove_header(name);
     }
 }
@@ -202,10 +192,11 @@ mod tests {
             ("X-Forwarded-Proto", "http"),
             ("forwarded", "for=1.2.3.4"),
             ("x-user-id", "admin"),
+            ("x-scopes", "approve:timesheets"),
             ("x-custom-identity", "root"),
             ("accept", "application/json"),
         ]);
-        strip_client_headers(&mut req, &["x-user-id".into(), "x-custom-identity".into()]);
+        strip_client_headers(&mut req, &["x-custom-identity".into()]);
         let left: Vec<&str> = req.headers.keys().map(|k| k.as_str()).collect();
         assert_eq!(left, vec!["accept"]);
     }

@@ -27,22 +27,19 @@ pub enum ScopeMode {
 /// `[[route]]`: one route and what it requires.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct RouteRule {
     /// Upper-case HTTP method (any case in the file), matched exactly.
     #[serde(deserialize_with = "uppercase")]
     #[garde(custom(listed_method))]
     pub method: String,
-    #[garde(skip)]
     pub path: PathPattern,
     #[serde(default, deserialize_with = "scopes")]
-    #[garde(skip)]
     pub scopes: Vec<Scope>,
     #[serde(default)]
-    #[garde(skip)]
     pub mode: ScopeMode,
     /// Served without a token (the OpenAPI document).
     #[serde(default)]
-    #[garde(skip)]
     pub public: bool,
 }
 
@@ -103,25 +100,17 @@ impl RouteTable {
     /// any other at least one, and no method and path are listed twice.
     pub fn check(&self, issues: &mut Issues) {
         for (i, route) in self.routes.iter().enumerate() {
-            match (route.public, route.scopes.is_empty()) {
-                (true, false) => {
-                    issues.push(
-                        format!("route[{i}].scopes"),
-                        "a public route takes no scopes",
-                    );
-                }
+            let scopes = match (route.public, route.scopes.is_empty()) {
+                (true, false) => Some("a public route takes no scopes"),
                 // An empty list would admit any valid token; say `public` or name the scopes.
-                (false, true) => issues.push(
-                    format!("route[{i}].scopes"),
-                    "a non-public route needs at least one scope",
-                ),
-                _ => {}
+                (false, true) => Some("a non-public route needs at least one scope"),
+                _ => None,
+            };
+            if let Some(why) = scopes {
+                issues.push(format!("route[{i}].scopes"), why);
             }
-            let earlier = &self.routes[..i];
-            if let Some(j) = earlier
-                .iter()
-                .position(|r| r.method == route.method && r.path == route.path)
-            {
+            let same = |r: &RouteRule| r.method == route.method && r.path == route.path;
+            if let Some(j) = self.routes[..i].iter().position(same) {
                 issues.push(format!("route[{i}].path"), format!("duplicates route[{j}]"));
             }
         }

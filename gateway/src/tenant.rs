@@ -11,14 +11,12 @@
 //! *unverified* payload and only choose whose keys to verify with; `auth::verify` checks them
 //! again after the signature.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Deserializer};
-use service_config::rule::within;
+use service_config::rule::{trimmed, within};
 use service_config::Issues;
 use timesheet_domain::TenantId;
 
@@ -27,13 +25,13 @@ use crate::ratelimit::RateLimits;
 /// `[[tenant]]`: who issues a tenant's tokens, how they are checked, and where it is served.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct TenantConfig {
-    #[garde(skip)]
     pub id: TenantId,
     /// Compared to `iss` exactly (Auth0 issuers end with `/`).
     #[garde(custom(issuer_url))]
     pub issuer: String,
-    /// Accepted `aud` values; one match suffices.
+    /// Accepted `aud` values, compared exactly; one match suffices.
     #[garde(length(min = 1), inner(custom(trimmed)))]
     pub audiences: Vec<String>,
     #[serde(default = "default_algorithms")]
@@ -41,9 +39,8 @@ pub struct TenantConfig {
     pub algorithms: Vec<Algorithm>,
     /// Where the signing keys are: a JWKS URL, or an OIDC discovery URL resolved once to its
     /// `jwks_uri`; exactly one of the two ([`TenantRegistry::check`]).
-    #[garde(skip)]
     pub jwks_uri: Option<String>,
-    #[garde(custom(discovery_url))]
+    #[garde(suffix("/.well-known/openid-configuration"))]
     pub discovery: Option<String>,
     /// Auth0 Organizations: tokens must carry exactly this `org_id`.
     #[garde(length(min = 1))]
@@ -60,9 +57,7 @@ pub struct TenantConfig {
     #[garde(custom(within(Duration::ZERO, Duration::from_secs(300))))]
     pub leeway: Duration,
     /// Certificate (and key) served, by SNI, on the tenant's hostnames.
-    #[garde(skip)]
     pub cert_file: Option<PathBuf>,
-    #[garde(skip)]
     pub key_file: Option<PathBuf>,
 }
 
@@ -78,8 +73,6 @@ pub const SUPPORTED_ALGORITHMS: [Algorithm; 7] = [
     Algorithm::EdDSA,
 ];
 
-const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-
 fn default_algorithms() -> Vec<Algorithm> {
     vec![Algorithm::RS256]
 }
@@ -93,27 +86,8 @@ fn lowercase<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, 
     Ok(names.iter().map(|n| n.to_ascii_lowercase()).collect())
 }
 
-fn discovery_url(url: &Option<String>, _: &()) -> garde::Result {
-    match url {
-        Some(url) if !url.ends_with(DISCOVERY_PATH) => {
-            Err(garde::Error::new(format!("must end with {DISCOVERY_PATH}")))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn issuer_url(issuer: &str, _: &()) -> garde::Result {
     check_url(issuer, true).map_err(garde::Error::new)
-}
-
-/// Compared exactly, so surrounding spaces would never match.
-fn trimmed(value: &str, _: &()) -> garde::Result {
-    if value.is_empty() || value.trim() != value {
-        return Err(garde::Error::new(
-            "must be non-empty, without surrounding spaces",
-        ));
-    }
-    Ok(())
 }
 
 fn asymmetric(alg: &Algorithm, _: &()) -> garde::Result {
@@ -142,7 +116,8 @@ fn hostname(host: &str, _: &()) -> garde::Result {
 }
 
 /// An absolute `https://` URL, or `http://` when allowed or on a loopback host (a local IdP).
-/// Plain HTTP elsewhere would let anyone on the path substitute signing keys.
+/// Plain HTTP elsewhere would let anyone on the path substitute signing keys. (An http(s) URL
+/// without a host does not parse.)
 pub fn check_url(raw: &str, allow_http: bool) -> Result<(), String> {
     let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
@@ -151,9 +126,6 @@ pub fn check_url(raw: &str, allow_http: bool) -> Result<(), String> {
         "http" if allow_http || loopback => {}
         "http" => return Err("must be https (or set jwks.allow_http for a dev stack)".to_owned()),
         other => return Err(format!("scheme {other:?} is not http(s)")),
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("has no host".to_owned());
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not carry credentials".to_owned());
@@ -175,41 +147,13 @@ pub enum ResolveError {
     WrongOrganization,
 }
 
-/// The configured tenants (`[[tenant]]`), indexed for resolution.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(from = "Vec<TenantConfig>")]
+/// The configured tenants (`[[tenant]]`), in the file's order.
+#[derive(Debug, Clone, Default, Deserialize, garde::Validate)]
+#[serde(transparent)]
+#[garde(transparent)]
 pub struct TenantRegistry {
-    tenants: Vec<Arc<TenantConfig>>,
-    by_host: HashMap<String, usize>,
-}
-
-impl From<Vec<TenantConfig>> for TenantRegistry {
-    /// Indexes `tenants`; [`TenantRegistry::check`] says whether they are usable.
-    fn from(tenants: Vec<TenantConfig>) -> Self {
-        let mut by_host = HashMap::new();
-        for (i, tenant) in tenants.iter().enumerate() {
-            for host in &tenant.hostnames {
-                by_host.entry(host.clone()).or_insert(i);
-            }
-        }
-        Self {
-            tenants: tenants.into_iter().map(Arc::new).collect(),
-            by_host,
-        }
-    }
-}
-
-impl garde::Validate for TenantRegistry {
-    type Context = ();
-
-    fn validate_into(
-        &self,
-        ctx: &(),
-        parent: &mut dyn FnMut() -> garde::Path,
-        report: &mut garde::Report,
-    ) {
-        self.tenants.validate_into(ctx, parent, report);
-    }
+    #[garde(dive)]
+    tenants: Vec<TenantConfig>,
 }
 
 impl TenantRegistry {
@@ -223,16 +167,15 @@ impl TenantRegistry {
         }
         for (i, tenant) in self.tenants.iter().enumerate() {
             let at = format!("tenant[{i}]");
-            let sources = [
+            match (&tenant.jwks_uri, &tenant.discovery) {
+                (None, None) => issues.push(&at, "one of jwks_uri or discovery is required"),
+                (Some(_), Some(_)) => issues.push(&at, "set jwks_uri or discovery, not both"),
+                _ => {}
+            }
+            for (key, url) in [
                 ("jwks_uri", &tenant.jwks_uri),
                 ("discovery", &tenant.discovery),
-            ];
-            match sources.iter().filter(|(_, url)| url.is_some()).count() {
-                0 => issues.push(&at, "one of jwks_uri or discovery is required"),
-                1 => {}
-                _ => issues.push(&at, "set jwks_uri or discovery, not both"),
-            }
-            for (key, url) in sources {
+            ] {
                 if let Some(Err(why)) = url.as_deref().map(|url| check_url(url, allow_http)) {
                     issues.push(format!("{at}.{key}"), why);
                 }
@@ -267,11 +210,11 @@ impl TenantRegistry {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<TenantConfig>> {
+    pub fn iter(&self) -> impl Iterator<Item = &TenantConfig> {
         self.tenants.iter()
     }
 
-    pub fn get(&self, id: &TenantId) -> Option<&Arc<TenantConfig>> {
+    pub fn get(&self, id: &TenantId) -> Option<&TenantConfig> {
         self.tenants.iter().find(|t| &t.id == id)
     }
 
@@ -294,14 +237,14 @@ impl TenantRegistry {
         host: Option<&str>,
         issuer: &str,
         org_id: Option<&str>,
-    ) -> Result<&Arc<TenantConfig>, ResolveError> {
+    ) -> Result<&TenantConfig, ResolveError> {
         if !self.tenants.iter().any(|t| t.issuer == issuer) {
             return Err(ResolveError::WrongIssuer);
         }
         let host_tenant = host
             .map(normalize_host)
-            .and_then(|h| self.by_host.get(h.as_str()).copied());
-        let candidates: Vec<&Arc<TenantConfig>> = match host_tenant {
+            .and_then(|h| self.tenants.iter().position(|t| t.hostnames.contains(&h)));
+        let candidates: Vec<&TenantConfig> = match host_tenant {
             // A tenant's own hostname serves that tenant only.
             Some(index) => self.tenants[index..=index]
                 .iter()
@@ -373,13 +316,14 @@ mod tests {
     const B: &str = "https://b.auth0.com/";
 
     fn registry() -> TenantRegistry {
-        TenantRegistry::from(vec![
+        let tenants = vec![
             tenant("alpha", A, None, &["alpha.example.com"]),
             tenant("beta", B, None, &["beta.example.com"]),
             tenant("shared-x", "https://shared.auth0.com/", Some("org_x"), &[]),
             tenant("shared-y", "https://shared.auth0.com/", Some("org_y"), &[]),
             tenant("plain", "https://plain.auth0.com/", None, &[]),
-        ])
+        ];
+        TenantRegistry { tenants }
     }
 
     fn resolved(host: Option<&str>, iss: &str, org: Option<&str>) -> Result<String, ResolveError> {
@@ -458,12 +402,13 @@ mod tests {
 
     #[test]
     fn ambiguous_registries_are_refused_naming_the_key() {
-        let registry = TenantRegistry::from(vec![
+        let tenants = vec![
             tenant("one", A, None, &["x.example.com"]),
             tenant("one", B, None, &["x.example.com"]),
             tenant("three", "https://s/", None, &[]),
             tenant("four", "https://s/", None, &[]),
-        ]);
+        ];
+        let registry = TenantRegistry { tenants };
         let mut issues = Issues::default();
         registry.check(false, &mut issues);
         let issues = issues.into_result(()).unwrap_err().issues();
@@ -472,6 +417,23 @@ mod tests {
             keys,
             ["tenant[1].id", "tenant[1].hostnames[0]", "tenant[3]"]
         );
+    }
+
+    #[test]
+    fn key_urls_need_a_host_https_and_no_credentials() {
+        assert!(check_url("https://idp.example/jwks.json", false).is_ok());
+        assert!(check_url("http://127.0.0.1:8090/jwks.json", false).is_ok());
+        for bad in [
+            "http://",
+            "https://:443/jwks.json",
+            "http://idp.example/jwks.json",
+            "ftp://idp.example/jwks.json",
+            "https://user:pw@idp.example/jwks.json",
+            "/jwks.json",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_url("http://idp.example/jwks.json", true).is_ok());
     }
 
     #[test]

@@ -24,25 +24,21 @@ use service_config::rule::within;
 /// `[server]`: the public TLS listener and the threads behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(default, deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct ServerConfig {
-    #[garde(skip)]
     pub listen: SocketAddr,
     /// Default certificate chain (PEM), served when SNI names no tenant with its own; with
     /// `key_file`, required by `gateway run`.
-    #[garde(skip)]
     pub cert_file: Option<PathBuf>,
-    #[garde(skip)]
     pub key_file: Option<PathBuf>,
     /// How long in-flight requests may finish after SIGTERM (whole seconds).
     #[serde(with = "humantime_serde")]
-    #[garde(skip)]
     pub grace_period: Duration,
     /// Proxy worker threads.
     #[garde(range(min = 1, max = 256))]
     pub threads: usize,
     /// `false` (ours): each thread is a worker of its own (see the module docs). `true`:
     /// Pingora's default, one work-stealing runtime over all threads behind one socket.
-    #[garde(skip)]
     pub work_stealing: bool,
     /// Bytes of the read buffer Pingora puts under each client connection's TLS. None by
     /// default: Pingora's own 64 KiB is allocated for every connection, busy or idle, and

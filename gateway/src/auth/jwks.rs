@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use service_config::rule::within;
+use service_config::rule::{at_least, within};
 use timesheet_domain::TenantId;
 use tokio::sync::{Mutex, OnceCell};
 use tokio::time::Instant;
@@ -39,6 +39,7 @@ pub use fetch::{FetchError, JwksBuildError};
 /// `[jwks]`: how keys are fetched and how long they may be served.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
 #[serde(default, deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 pub struct JwksConfig {
     /// How often the background service refreshes every tenant's keys.
     #[serde(with = "humantime_serde")]
@@ -48,10 +49,10 @@ pub struct JwksConfig {
     #[serde(with = "humantime_serde")]
     #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
     pub min_refetch_interval: Duration,
-    /// How long the last good keys keep serving while the provider fails; at least
-    /// `refresh_interval`, or keys expire between refreshes (`Config::check`).
+    /// How long the last good keys keep serving while the provider fails.
     #[serde(with = "humantime_serde")]
     #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
+    #[garde(custom(at_least(self.refresh_interval, KEEP_BETWEEN_REFRESHES)))]
     pub max_stale: Duration,
     /// Upper bound on one discovery or JWKS fetch (connect + response); requests wait on it.
     #[serde(with = "humantime_serde")]
@@ -62,12 +63,12 @@ pub struct JwksConfig {
     #[garde(custom(within(Duration::from_secs(1), LONGEST)))]
     pub negative_cache: Duration,
     /// Allow `http://` JWKS and discovery URLs on non-loopback hosts (a dev stack in containers).
-    #[garde(skip)]
     pub allow_http: bool,
 }
 
 /// The longest interval `[jwks]` takes.
 const LONGEST: Duration = Duration::from_secs(30 * 86_400);
+const KEEP_BETWEEN_REFRESHES: &str = "jwks.refresh_interval, or keys expire between refreshes";
 
 impl Default for JwksConfig {
     fn default() -> Self {
