@@ -27,7 +27,8 @@ pub const ENV_PREFIX: &str = "GATEWAY__";
 pub const ENV_LOG: &str = "GATEWAY_LOG";
 
 /// The gateway's configuration, and the tenant registry and route table read from it. Every
-/// section but `[[tenant]]` may be left out.
+/// section may be left out of the file, but at least one `[[tenant]]` is required
+/// ([`TenantRegistry::check`]).
 #[derive(Debug, Clone, Deserialize, garde::Validate)]
 #[serde(deny_unknown_fields)]
 #[garde(allow_unvalidated)]
@@ -57,7 +58,7 @@ pub struct Config {
     #[serde(default)]
     #[garde(dive)]
     pub token_cache: TokenCacheConfig,
-    /// Required: a missing list is a missing key, never an echo of a bad tenant taken out.
+    #[serde(default)]
     #[garde(dive)]
     pub tenant: TenantRegistry,
     #[serde(default)]

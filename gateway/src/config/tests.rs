@@ -178,6 +178,14 @@ fn a_tenant_id_must_be_a_tenant_id() {
 }
 
 #[test]
+fn a_bad_tenant_does_not_hide_the_issues_of_other_sections() {
+    let text = GOOD
+        .replace("id = \"other\"", "id = \"Other Tenant\"")
+        .replace("realm = \"timesheets\"", "realm = \"\"");
+    assert_eq!(keys(&text), ["tenant[1].id", "realm"]);
+}
+
+#[test]
 fn tenants_a_token_could_not_tell_apart_are_refused() {
     let third = TENANT.replace(
         "id = \"exampleco\"",

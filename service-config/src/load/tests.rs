@@ -190,3 +190,36 @@ fn the_environment_overrides_the_file_and_names_itself_when_wrong() {
         Ok(())
     });
 }
+
+#[derive(Debug, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+struct WithTenants {
+    #[serde(default)]
+    #[garde(range(min = 1))]
+    threads: u32,
+    #[serde(default)]
+    #[garde(dive)]
+    tenant: Vec<Tenant>,
+}
+
+impl Settings for WithTenants {
+    fn check(&self, issues: &mut Issues) {
+        if self.tenant.is_empty() {
+            issues.push("tenant", "at least one [[tenant]] is required");
+        }
+    }
+}
+
+#[test]
+fn rules_about_a_key_taken_out_are_not_reported_as_issues_of_the_file() {
+    let text = "threads = 0\n[[tenant]]\nid = 7\n";
+    let err = Loader::new().toml(text).load::<WithTenants>().unwrap_err();
+    let mut found: Vec<String> = err.issues().into_iter().map(|i| i.key).collect();
+    found.sort();
+    assert_eq!(found, ["tenant[0].id", "threads"]);
+    let err = Loader::new()
+        .toml("threads = 1")
+        .load::<WithTenants>()
+        .unwrap_err();
+    assert!(err.names("tenant"), "{err}");
+}
