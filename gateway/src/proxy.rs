@@ -212,7 +212,7 @@ impl Gateway {
                 upstream.method.as_str(),
                 path_and_query,
                 request_id,
-                crate::auth::unix_now(),
+                timesheet_domain::unix_now(),
             )
             .or_err(ErrorType::InternalError, "signing the identity assertion")
     }

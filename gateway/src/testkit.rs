@@ -211,10 +211,7 @@ pub fn jwks(keys: &[Value]) -> Value {
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    timesheet_domain::unix_now()
 }
 
 /// Claims of a valid machine token of [`ISSUER`] for [`AUDIENCE`], issued now, valid an hour.

@@ -72,7 +72,8 @@ impl Authenticator {
         host: Option<&str>,
         authorization: Option<&str>,
     ) -> Result<Principal, AuthError> {
-        self.authenticate_at(host, authorization, unix_now()).await
+        self.authenticate_at(host, authorization, timesheet_domain::unix_now())
+            .await
     }
 
     /// [`Authenticator::authenticate`] at a given Unix time (tests, replays).
@@ -192,13 +193,6 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
         return Err(AuthError::Malformed("more than one access token"));
     }
     Ok(token)
-}
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
