@@ -8,7 +8,6 @@
 //!
 //! What it does not hold: token validation (`auth`) and the rendering of refusals (`respond`).
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use service_config::Issues;
 use timesheet_domain::{Principal, Scope};
@@ -34,7 +33,7 @@ pub struct RouteRule {
     #[garde(custom(listed_method))]
     pub method: String,
     pub path: PathPattern,
-    #[serde(default, deserialize_with = "scopes")]
+    #[serde(default)]
     pub scopes: Vec<Scope>,
     #[serde(default)]
     pub mode: ScopeMode,
@@ -62,23 +61,6 @@ fn listed_method(method: &str, _: &()) -> garde::Result {
         "{method:?} is not one of {}",
         METHODS.join(", ")
     )))
-}
-
-/// A scope of this API, as `scopes` lists it.
-struct ScopeName(Scope);
-
-impl<'de> Deserialize<'de> for ScopeName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Scope::parse(&raw)
-            .map(ScopeName)
-            .ok_or_else(|| D::Error::custom(format!("{raw:?} is not a scope of this API")))
-    }
-}
-
-fn scopes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Scope>, D::Error> {
-    let names = Vec::<ScopeName>::deserialize(deserializer)?;
-    Ok(names.into_iter().map(|ScopeName(scope)| scope).collect())
 }
 
 /// A route found by [`RouteTable::find`]: what a request carries from its one lookup to the

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::TenantId;
 
 /// A permission the API knows. Scopes the API does not know are dropped when a [`ScopeSet`] is
-/// built, so a token can carry scopes of other APIs without effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// built, so a token can carry scopes of other APIs without effect. Read from a configuration
+/// by its name (`read:timesheets`); an unknown name is refused there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Scope {
     ReadTimesheets,
     CreateTimesheets,
@@ -43,6 +45,14 @@ impl Scope {
 
     fn bit(self) -> u8 {
         1 << (self as u8)
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw).ok_or_else(|| format!("{raw:?} is not a scope of this API"))
     }
 }
 
@@ -148,6 +158,17 @@ mod tests {
         assert!(set.contains(Scope::BatchUpload));
         assert!(!set.contains(Scope::ApproveTimesheets));
         assert_eq!(String::from(set), "read:timesheets batch:upload");
+    }
+
+    #[test]
+    fn a_scope_is_read_by_its_name_and_an_unknown_name_is_refused() {
+        let scope: Scope = serde_json::from_str("\"approve:timesheets\"").unwrap();
+        assert_eq!(scope, Scope::ApproveTimesheets);
+        let err = serde_json::from_str::<Scope>("\"approve:everything\"").unwrap_err();
+        assert!(
+            err.to_string().contains("is not a scope of this API"),
+            "{err}"
+        );
     }
 
     #[test]
