@@ -35,6 +35,7 @@ pub mod state;
 pub mod telemetry;
 pub mod tenant;
 pub mod tls;
+pub mod trust;
 pub mod workers;
 
 #[cfg(test)]

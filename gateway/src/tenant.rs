@@ -21,6 +21,7 @@ use service_config::Issues;
 use timesheet_domain::TenantId;
 
 use crate::ratelimit::RateLimits;
+use crate::trust::{check_url, SUPPORTED_ALGORITHMS};
 
 /// `[[tenant]]`: who issues a tenant's tokens, how they are checked, and where it is served.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, garde::Validate)]
@@ -60,18 +61,6 @@ pub struct TenantConfig {
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
 }
-
-/// Algorithms a tenant may allow. Symmetric ones (HS*) never are: the gateway holds no shared
-/// secrets, and an HS* allow-list is the classic "RSA public key as HMAC secret" confusion.
-pub const SUPPORTED_ALGORITHMS: [Algorithm; 7] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 fn default_algorithms() -> Vec<Algorithm> {
     vec![Algorithm::RS256]
@@ -113,24 +102,6 @@ fn hostname(host: &str, _: &()) -> garde::Result {
     Err(garde::Error::new(
         "must be a DNS name without scheme, port or wildcard",
     ))
-}
-
-/// An absolute `https://` URL, or `http://` when allowed or on a loopback host (a local IdP).
-/// Plain HTTP elsewhere would let anyone on the path substitute signing keys. (An http(s) URL
-/// without a host does not parse.)
-pub fn check_url(raw: &str, allow_http: bool) -> Result<(), String> {
-    let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_http || loopback => {}
-        "http" => return Err("must be https (or set jwks.allow_http for a dev stack)".to_owned()),
-        other => return Err(format!("scheme {other:?} is not http(s)")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not carry credentials".to_owned());
-    }
-    Ok(())
 }
 
 /// Why no tenant takes a token (see [`TenantRegistry::resolve`]).
@@ -417,23 +388,6 @@ mod tests {
             keys,
             ["tenant[1].id", "tenant[1].hostnames[0]", "tenant[3]"]
         );
-    }
-
-    #[test]
-    fn key_urls_need_a_host_https_and_no_credentials() {
-        assert!(check_url("https://idp.example/jwks.json", false).is_ok());
-        assert!(check_url("http://127.0.0.1:8090/jwks.json", false).is_ok());
-        for bad in [
-            "http://",
-            "https://:443/jwks.json",
-            "http://idp.example/jwks.json",
-            "ftp://idp.example/jwks.json",
-            "https://user:pw@idp.example/jwks.json",
-            "/jwks.json",
-        ] {
-            assert!(check_url(bad, false).is_err(), "{bad}");
-        }
-        assert!(check_url("http://idp.example/jwks.json", true).is_ok());
     }
 
     #[test]

@@ -20,7 +20,8 @@ use timesheet_domain::{Principal, PrincipalKind, Scope, ScopeSet};
 
 use super::jwks::VerifyKey;
 use super::AuthError;
-use crate::tenant::{TenantConfig, SUPPORTED_ALGORITHMS};
+use crate::tenant::TenantConfig;
+use crate::trust::SUPPORTED_ALGORITHMS;
 
 /// Tokens longer than this are refused before decoding. Auth0 access tokens are ~1 KiB.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

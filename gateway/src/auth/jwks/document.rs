@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::family_fits;
-use crate::tenant::SUPPORTED_ALGORITHMS;
+use crate::trust::SUPPORTED_ALGORITHMS;
 
 /// The kind of public key, which decides the algorithms it can verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::document::{parse_jwks, NotJwks, VerifyKey};
 use super::JwksConfig;
-use crate::tenant::check_url;
+use crate::trust::check_url;
 
 /// Discovery and JWKS documents larger than this are refused (Auth0's JWKS is ~2 KiB).
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
