@@ -69,8 +69,10 @@ impl From<WorkDate> for String {
 }
 
 /// How far in the past and the future an entry's date may lie, relative to today. Keeps typos
-/// (`2062-11-23`) and back-filling of closed periods out of the ledger. Configurable per service.
+/// (`2062-11-23`) and back-filling of closed periods out of the ledger. Configurable per service
+/// (a service's `[date_window]`, keys left out keep their default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DateWindow {
     pub past_days: u32,
     pub future_days: u32,
@@ -86,6 +88,9 @@ impl Default for DateWindow {
 }
 
 impl DateWindow {
+    /// The widest window either way: ten years keeps its edges valid dates whatever today is.
+    pub const MAX_DAYS: u32 = 3660;
+
     /// Checks `date` against the window around `today`.
     pub fn check(&self, date: WorkDate, today: Date) -> Result<(), ValidationError> {
         let earliest = today - Duration::days(i64::from(self.past_days));

@@ -3,7 +3,7 @@
 //! reported at once, before anything binds a port.
 //!
 //! `[assertion]` is `assertion`'s, `[log]` and `[telemetry]` are `service-telemetry`'s; the store's
-//! pool (`[database]`) and the date window (`[date_window]`) are plain sections here.
+//! pool (`[database]`) is a plain section here, and `[date_window]` is the domain's `DateWindow`.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -38,8 +38,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[garde(dive)]
     pub assertion: AssertionConfig,
-    #[garde(dive)]
-    pub date_window: DateWindowConfig,
+    /// Entry dates must lie within this many days of today (at most `DateWindow::MAX_DAYS`).
+    #[garde(skip)]
+    pub date_window: DateWindow,
     #[garde(dive)]
     pub log: LogConfig,
     #[garde(dive)]
@@ -65,7 +66,7 @@ impl Default for Config {
             database_url: SecretString::from("sqlite://.devstack/timesheets.db?mode=rwc"),
             database: DatabaseConfig::default(),
             assertion: AssertionConfig::default(),
-            date_window: DateWindowConfig::default(),
+            date_window: DateWindow::default(),
             log: LogConfig::default(),
             telemetry: TracingConfig::default(),
             request_timeout: Duration::from_secs(30),
@@ -96,38 +97,18 @@ impl Default for DatabaseConfig {
     }
 }
 
-/// `[date_window]`: entry dates must lie within this many days of today. Bounded so that the
-/// window's edges stay valid dates.
-#[derive(Debug, Clone, Copy, Deserialize, garde::Validate)]
-#[serde(default, deny_unknown_fields)]
-pub struct DateWindowConfig {
-    #[garde(range(max = 3660))]
-    pub past_days: u32,
-    #[garde(range(max = 3660))]
-    pub future_days: u32,
-}
-
-impl Default for DateWindowConfig {
-    fn default() -> Self {
-        let window = DateWindow::default();
-        Self {
-            past_days: window.past_days,
-            future_days: window.future_days,
-        }
-    }
-}
-
-impl From<DateWindowConfig> for DateWindow {
-    fn from(config: DateWindowConfig) -> Self {
-        Self {
-            past_days: config.past_days,
-            future_days: config.future_days,
-        }
-    }
-}
-
 impl Settings for Config {
     fn check(&self, issues: &mut Issues) {
+        let window = self.date_window;
+        for (key, days) in [
+            ("past_days", window.past_days),
+            ("future_days", window.future_days),
+        ] {
+            if days > DateWindow::MAX_DAYS {
+                let why = format!("must be at most {}", DateWindow::MAX_DAYS);
+                issues.push(format!("date_window.{key}"), why);
+            }
+        }
         if !self.assertion.has_keys() {
             let var = format!("{ENV_PREFIX}ASSERTION__PUBLIC_KEY_FILES");
             issues.push(

@@ -47,7 +47,7 @@ impl Application {
         let state = AppState {
             store,
             verifier: Arc::new(verifier),
-            window: config.date_window.into(),
+            window: config.date_window,
             idempotency_stale: config.idempotency_stale,
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
         };

@@ -74,7 +74,8 @@ fn an_unknown_key_and_bad_values_are_reported_together() {
             "svc.toml",
             "listen_addr = \"nowhere\"\nrequest_timeout_secs = 30\n\
              [database]\nmax_connections = 0\n\
-             [assertion]\npublic_key_files = [\"a.pem\"]\nleeway = \"1h\"\n",
+             [assertion]\npublic_key_files = [\"a.pem\"]\nleeway = \"1h\"\n\
+             [date_window]\npast_days = 4000\nfuture_day = 1\n",
         )?;
         let mut keys = refused(Some(Path::new("svc.toml")));
         keys.sort();
@@ -83,6 +84,8 @@ fn an_unknown_key_and_bad_values_are_reported_together() {
             [
                 "assertion.leeway",
                 "database.max_connections",
+                "date_window.future_day",
+                "date_window.past_days",
                 "listen_addr",
                 "request_timeout_secs"
             ]

@@ -16,7 +16,7 @@ use timesheet_domain::DateWindow;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use timesheet_svc::config::{Config, DateWindowConfig};
+use timesheet_svc::config::Config;
 use timesheet_svc::startup::Application;
 
 pub use client::TestApp;
@@ -142,10 +142,7 @@ pub async fn spawn_app_with(
     let (database, database_url) = TestDatabase::create(backend).await;
     let database_url = rewrite(&database_url);
     let mut config = Config::for_tests(&database_url, &keys.public_pem);
-    config.date_window = DateWindowConfig {
-        past_days: DATE_WINDOW.past_days,
-        future_days: DATE_WINDOW.future_days,
-    };
+    config.date_window = DATE_WINDOW;
     // Logs only on request: `TEST_LOG=1 cargo test …` (RUST_LOG filters as usual). Installed
     // once per process; the guard lives as long as the process, like the subscriber.
     if std::env::var_os("TEST_LOG").is_some() {
